@@ -1,0 +1,169 @@
+//! The blocking pool (`spawn_blocking`, asyncio's `run_in_executor(None, f)`): threads
+//! that run closures which block, so the loop never does.
+//!
+//! Threads are started on demand up to `max_threads`, and exit after `keep_alive` idle.
+//! Each job is a task (so it has a `JoinHandle`, can be cancelled while queued, and is
+//! listed by `all_tasks`) whose future runs the closure in a single poll.
+//!
+//! Shutdown: queued jobs are run with their cancel bit set (the harness drops them without
+//! calling the closure); running jobs are not waited for: their threads finish them and
+//! exit. Nothing in shutdown blocks on a closure.
+
+use std::collections::VecDeque;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_task::Runnable;
+
+use crate::sched::Scheduler;
+use crate::task::{self, JoinHandle, Meta, Registry};
+
+pub(crate) struct Pool {
+    state: Mutex<State>,
+    cv: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    pub(crate) registry: Registry,
+    /// Jobs spawned and not yet finished (queued or running).
+    pub(crate) in_flight: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Runnable<Meta>>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Arc<Pool> {
+        Arc::new(Pool {
+            state: Mutex::new(State::default()),
+            cv: Condvar::new(),
+            max_threads: max_threads.max(1),
+            keep_alive,
+            registry: Registry::new(1),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Spawns `f` on the pool; while it runs, `owner` is the thread's current runtime.
+    pub(crate) fn spawn<F, R>(
+        self: &Arc<Pool>,
+        owner: Scheduler,
+        f: F,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let pool = self.clone();
+        let guard = InFlight(pool.clone(), owner.clone());
+        let fut = async move {
+            let _guard = guard;
+            let _ctx = crate::context::enter(owner);
+            f()
+        };
+        task::spawn(
+            &Scheduler(crate::sched::Engine::Blocking(pool)),
+            fut,
+            None,
+            spawned_at,
+        )
+    }
+
+    pub(crate) fn schedule(self: &Arc<Pool>, r: Runnable<Meta>) {
+        let mut st = self.lock();
+        if st.shutdown {
+            drop(st);
+            r.metadata().request_cancel();
+            r.run();
+            return;
+        }
+        st.queue.push_back(r);
+        if st.idle > 0 {
+            drop(st);
+            self.cv.notify_one();
+        } else if st.threads < self.max_threads {
+            st.threads += 1;
+            drop(st);
+            let pool = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("runtime-blocking".into())
+                .spawn(move || pool.worker());
+            if spawned.is_err() {
+                // No thread could be started: an existing thread will get to the job; if
+                // there is none, run it here rather than leave it queued forever.
+                let mut st = self.lock();
+                st.threads -= 1;
+                if st.threads == 0 {
+                    let jobs: Vec<_> = st.queue.drain(..).collect();
+                    drop(st);
+                    for r in jobs {
+                        r.run();
+                    }
+                }
+            }
+        }
+    }
+
+    fn worker(self: Arc<Pool>) {
+        let mut st = self.lock();
+        loop {
+            if let Some(r) = st.queue.pop_front() {
+                drop(st);
+                r.run();
+                st = self.lock();
+                continue;
+            }
+            if st.shutdown {
+                break;
+            }
+            st.idle += 1;
+            let (g, res) = self
+                .cv
+                .wait_timeout(st, self.keep_alive)
+                .unwrap_or_else(|e| e.into_inner());
+            st = g;
+            st.idle -= 1;
+            if res.timed_out() && st.queue.is_empty() {
+                break;
+            }
+        }
+        st.threads -= 1;
+    }
+
+    /// Cancels queued jobs and lets idle threads exit. Does not wait for running jobs.
+    pub(crate) fn shutdown(&self) {
+        let jobs: Vec<_> = {
+            let mut st = self.lock();
+            st.shutdown = true;
+            st.queue.drain(..).collect()
+        };
+        self.cv.notify_all();
+        for r in jobs {
+            r.metadata().request_cancel();
+            r.run();
+        }
+    }
+}
+
+/// Counts a job in flight; when it ends, wakes the owner loop, which may be waiting on
+/// blocking work before it advances a virtual clock.
+struct InFlight(Arc<Pool>, Scheduler);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.1.unpark();
+    }
+}

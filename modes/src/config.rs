@@ -1,0 +1,54 @@
+//! What a scheduler is built from.
+
+use std::time::Duration;
+
+use crate::time::ClockKind;
+
+/// Settings shared by every mode. The `runtime` crate's `Builder` validates them and
+/// fills this in; `modes` trusts it.
+///
+/// ```
+/// let cfg = modes::Config { io_uring: false, ..modes::Config::default() };
+/// let (sched, backend) = modes::Scheduler::single(&cfg);
+/// assert_eq!(backend.to_string(), "plain park (io_uring disabled by configuration)");
+/// assert_eq!(sched.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Worker threads (pool modes) or processes (`Processes`).
+    pub workers: usize,
+    /// Real or virtual clock.
+    pub clock: ClockKind,
+    /// Park on io_uring when the kernel allows it (else, or if `false`, a plain park).
+    pub io_uring: bool,
+    /// Upper bound on blocking-pool threads.
+    pub blocking_threads: usize,
+    /// How long an idle blocking-pool thread waits for work before it exits.
+    pub blocking_keep_alive: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            workers: num_cpus::get().max(1),
+            clock: ClockKind::Real,
+            io_uring: true,
+            blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration with a virtual clock.
+    ///
+    /// ```
+    /// assert_eq!(modes::Config::virtual_clock().clock, modes::ClockKind::Virtual);
+    /// ```
+    pub fn virtual_clock() -> Config {
+        Config {
+            clock: ClockKind::Virtual,
+            ..Config::default()
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The engines behind the `runtime` crate.
+//!
+//! `runtime` is the crate users depend on; this one holds what runs underneath:
+//! - [`task`](JoinHandle): the task core (async-task cell + runtime metadata), join handles,
+//!   the live-task registry;
+//! - the `Single` event loop (ready queue, timers, parking) — see `single/mod.rs`;
+//! - parking on io_uring or a plain condvar ([`ParkBackend`]);
+//! - time: the real or virtual clock, timers and [`sleep`];
+//! - the blocking pool behind `spawn_blocking`;
+//! - [`gil`]: the GIL-like lock's entry points.
+//!
+//! ```
+//! let (sched, _backend) = modes::Scheduler::single(&modes::Config::default());
+//! let out = sched.block_on(async {
+//!     let a = modes::context::current().unwrap().spawn(async { 40 });
+//!     a.await.unwrap() + 2
+//! });
+//! assert_eq!(out, 42);
+//! ```
+
+#![warn(missing_docs)]
+
+mod blocking;
+mod callback;
+mod config;
+pub mod context;
+pub mod gil;
+mod park;
+mod sched;
+mod single;
+mod task;
+mod time;
+
+pub use callback::CallbackHandle;
+pub use config::Config;
+pub use park::ParkBackend;
+pub use sched::Scheduler;
+pub use task::{JoinError, JoinHandle, TaskId, TaskRef, TaskState};
+pub use time::{sleep, sleep_until, ClockKind, Sleep};

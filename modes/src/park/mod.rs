@@ -1,0 +1,155 @@
+//! Parking a loop thread until there is work or a timer is due, and waking it from any
+//! thread.
+//!
+//! Protocol (the state word of `Inner`, shared by the parker and every unparker):
+//! - `EMPTY`: nobody parked, no pending notification.
+//! - `PARKED`: the loop thread is (about to be) blocked; an unparker must signal it.
+//! - `NOTIFIED`: a wake arrived; the next `park` returns at once and resets to `EMPTY`.
+//!
+//! 1. `unpark` swaps in `NOTIFIED`; only if it replaced `PARKED` does it signal (a condvar
+//!    notify, or a write to the eventfd the ring is reading). A wake therefore costs one
+//!    atomic swap unless the loop really sleeps.
+//! 2. `park` first consumes a `NOTIFIED`; otherwise it CASes `EMPTY -> PARKED` and blocks.
+//!    A wake that lands between the CAS and the block is not lost: the condvar is checked
+//!    under its mutex, and the eventfd stays readable, so the ring wait returns at once.
+//! 3. The caller re-checks its queues after every `park` returns: `park` may return
+//!    spuriously, never late.
+
+mod plain;
+mod uring;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+pub(crate) const EMPTY: usize = 0;
+pub(crate) const PARKED: usize = 1;
+pub(crate) const NOTIFIED: usize = 2;
+
+/// How a loop blocks when idle, as reported by `Scheduler::park_backend`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParkBackend {
+    /// `io_uring_enter` waiting for one completion with a timeout; wakes arrive as an
+    /// eventfd read completion.
+    IoUring,
+    /// A mutex and condvar: used when io_uring was refused or disabled. The reason says
+    /// which.
+    Plain {
+        /// Why io_uring is not used (refused by the kernel, or disabled by configuration).
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for ParkBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParkBackend::IoUring => f.write_str("io_uring"),
+            ParkBackend::Plain { reason } => write!(f, "plain park ({reason})"),
+        }
+    }
+}
+
+pub(crate) enum Signal {
+    Condvar { lock: Mutex<()>, cv: Condvar },
+    EventFd(std::os::fd::OwnedFd),
+}
+
+pub(crate) struct Inner {
+    state: AtomicUsize,
+    signal: Signal,
+}
+
+/// Wakes a parked loop; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub(crate) struct Unparker(Arc<Inner>);
+
+impl Unparker {
+    pub(crate) fn unpark(&self) {
+        if self.0.state.swap(NOTIFIED, Ordering::SeqCst) != PARKED {
+            return;
+        }
+        match &self.0.signal {
+            Signal::Condvar { lock, cv } => {
+                // Taking the lock orders this notify after the parker's wait began.
+                drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+                cv.notify_one();
+            }
+            Signal::EventFd(fd) => uring::signal(fd),
+        }
+    }
+}
+
+/// The loop thread's side.
+pub(crate) enum Parker {
+    Plain(plain::PlainParker),
+    Uring(uring::UringParker),
+}
+
+impl Parker {
+    /// A parker on io_uring if `use_uring` and the kernel allows it, else a plain one.
+    pub(crate) fn new(use_uring: bool) -> (Parker, Unparker, ParkBackend) {
+        if use_uring {
+            match uring::UringParker::new() {
+                Ok((p, inner)) => return (Parker::Uring(p), Unparker(inner), ParkBackend::IoUring),
+                Err(reason) => {
+                    let (p, inner) = plain::PlainParker::new();
+                    return (
+                        Parker::Plain(p),
+                        Unparker(inner),
+                        ParkBackend::Plain { reason },
+                    );
+                }
+            }
+        }
+        let (p, inner) = plain::PlainParker::new();
+        let reason = "io_uring disabled by configuration".to_string();
+        (
+            Parker::Plain(p),
+            Unparker(inner),
+            ParkBackend::Plain { reason },
+        )
+    }
+
+    /// Blocks until unparked or `timeout` passes (`None`: no timeout). May return early.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        match self {
+            Parker::Plain(p) => p.park(timeout),
+            Parker::Uring(p) => p.park(timeout),
+        }
+    }
+}
+
+impl Inner {
+    fn new(signal: Signal) -> Arc<Inner> {
+        Arc::new(Inner {
+            state: AtomicUsize::new(EMPTY),
+            signal,
+        })
+    }
+
+    /// Step 2 of the protocol: `true` if the caller must block, `false` if a notification
+    /// was pending (and is now consumed).
+    fn begin_park(&self) -> bool {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return false;
+        }
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(_) => {
+                self.state.swap(EMPTY, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+
+    fn end_park(&self) {
+        self.state.swap(EMPTY, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,348 @@
+//! `Scheduler`: the handle to one engine, through which `runtime` does everything.
+
+use std::future::Future;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+
+use crate::blocking::Pool;
+use crate::callback::{Callback, CallbackHandle};
+use crate::park::ParkBackend;
+use crate::single::{self, Ready};
+use crate::task::{self, JoinError, JoinHandle, Meta, Registry, TaskRef};
+use crate::time::{ClockKind, TimeDriver, TimerEntry};
+use crate::Config;
+
+/// A cloneable, `Send + Sync` handle to one running engine.
+///
+/// ```
+/// let (sched, backend) = modes::Scheduler::single(&modes::Config::default());
+/// println!("parking on {backend}");
+/// let h = sched.spawn(async { "hello" });
+/// assert_eq!(sched.block_on(h).unwrap(), "hello");
+/// ```
+#[derive(Clone)]
+pub struct Scheduler(pub(crate) Engine);
+
+#[derive(Clone)]
+pub(crate) enum Engine {
+    Single(Arc<single::Shared>),
+    /// The blocking pool: only ever the scheduler of `spawn_blocking` tasks.
+    Blocking(Arc<Pool>),
+}
+
+impl Scheduler {
+    /// Builds a `Single` loop. Returns it with the park backend that was chosen.
+    pub fn single(cfg: &Config) -> (Scheduler, ParkBackend) {
+        let shared = single::Shared::new(cfg);
+        let backend = shared.backend.clone();
+        (Scheduler(Engine::Single(shared)), backend)
+    }
+
+    /// Schedules a task that was woken (async-task's schedule function).
+    pub(crate) fn schedule(r: Runnable<Meta>, _yielded: bool) {
+        match &r.metadata().scheduler.0 {
+            Engine::Single(s) => {
+                let s = s.clone();
+                s.push(Ready::Task(r));
+            }
+            Engine::Blocking(p) => {
+                let p = p.clone();
+                p.schedule(r);
+            }
+        }
+    }
+
+    /// Wakes the loop if it is parked (it re-checks its queues and timers).
+    pub(crate) fn unpark(&self) {
+        if let Engine::Single(s) = &self.0 {
+            s.unparker.unpark();
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        match &self.0 {
+            Engine::Single(s) => &s.registry,
+            Engine::Blocking(p) => &p.registry,
+        }
+    }
+
+    pub(crate) fn time_driver(&self) -> &Arc<TimeDriver> {
+        match &self.0 {
+            Engine::Single(s) => &s.time,
+            Engine::Blocking(_) => unreachable!("blocking threads enter their owner's context"),
+        }
+    }
+
+    /// Spawns a task (asyncio's `create_task`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { 2 + 2 });
+    /// assert_eq!(h.join().unwrap(), 4);
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        task::spawn(self, fut, None, Location::caller())
+    }
+
+    /// Spawns a named task (asyncio's `create_task(coro, name=...)`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn_named("fetch", async {});
+    /// assert_eq!(h.name(), Some("fetch"));
+    /// # sched.shutdown();
+    /// ```
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: &str, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        task::spawn(self, fut, Some(name.into()), Location::caller())
+    }
+
+    /// Runs blocking `f` on the blocking pool (asyncio's `run_in_executor(None, f)`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn_blocking(|| std::thread::current().name().map(String::from));
+    /// assert_eq!(h.join().unwrap().as_deref(), Some("runtime-blocking"));
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match &self.0 {
+            Engine::Single(s) => s.blocking.spawn(self.clone(), f, Location::caller()),
+            Engine::Blocking(p) => p.spawn(self.clone(), f, Location::caller()),
+        }
+    }
+
+    /// Runs the loop on this thread until `fut` completes (`run_until_complete`).
+    ///
+    /// # Panics
+    /// If called from inside this runtime's own loop (it would wait for itself).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// assert_eq!(sched.block_on(async { 66 }), 66);
+    /// ```
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        match &self.0 {
+            Engine::Single(s) => s.block_on(self.clone(), fut),
+            Engine::Blocking(_) => unreachable!("the blocking pool is never a runtime"),
+        }
+    }
+
+    pub(crate) fn block_on_join<T: Send + 'static>(
+        &self,
+        handle: JoinHandle<T>,
+    ) -> Result<T, JoinError> {
+        match &self.0 {
+            Engine::Single(s) => s.block_on_join(self.clone(), handle),
+            Engine::Blocking(_) => {
+                let waiter = Arc::new(single::ThreadWake(std::thread::current()));
+                let waker = std::task::Waker::from(waiter);
+                let mut cx = std::task::Context::from_waker(&waker);
+                let mut handle = handle;
+                loop {
+                    if let std::task::Poll::Ready(out) =
+                        std::pin::Pin::new(&mut handle).poll(&mut cx)
+                    {
+                        return out;
+                    }
+                    std::thread::park();
+                }
+            }
+        }
+    }
+
+    /// Runs the loop until [`stop`](Scheduler::stop) is called (asyncio's
+    /// `run_forever`). Returns `false` at once if called from inside the loop.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let s = sched.clone();
+    /// sched.call_soon(Box::new(move || s.stop()));
+    /// assert!(sched.run_forever());
+    /// ```
+    pub fn run_forever(&self) -> bool {
+        match &self.0 {
+            Engine::Single(s) => s.run_forever(self.clone()),
+            Engine::Blocking(_) => false,
+        }
+    }
+
+    /// Makes `run_forever` return after the current iteration (asyncio's `loop.stop()`).
+    /// Callable from any thread, a callback or a task.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.stop(); // before run_forever: it runs one iteration, then returns
+    /// assert!(sched.run_forever());
+    /// ```
+    pub fn stop(&self) {
+        if let Engine::Single(s) = &self.0 {
+            s.stop()
+        }
+    }
+
+    /// Queues `f` to run on the loop in the next iteration, FIFO with other callbacks and
+    /// ready tasks (asyncio's `call_soon`; from another thread, `call_soon_threadsafe`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let s = sched.clone();
+    /// sched.call_soon(Box::new(move || s.stop()));
+    /// sched.run_forever();
+    /// ```
+    pub fn call_soon(&self, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
+        let cb = Callback::new(f);
+        match &self.0 {
+            Engine::Single(s) => s.push(Ready::Call(cb.clone())),
+            Engine::Blocking(_) => unreachable!("the blocking pool has no loop"),
+        }
+        CallbackHandle::new(cb, None)
+    }
+
+    /// Runs `f` on the loop once `delay` has passed on its clock (asyncio's `call_later`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// let s = sched.clone();
+    /// sched.call_later(Duration::from_secs(2), Box::new(move || s.stop()));
+    /// let t0 = sched.now();
+    /// sched.run_forever();
+    /// assert_eq!(sched.now() - t0, Duration::from_secs(2));
+    /// ```
+    pub fn call_later(&self, delay: Duration, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
+        self.call_at(self.now() + delay, f)
+    }
+
+    /// Runs `f` on the loop when its clock reaches `when` (asyncio's `call_at`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// let s = sched.clone();
+    /// let when = sched.now() + Duration::from_secs(3);
+    /// let h = sched.call_at(when, Box::new(move || s.stop()));
+    /// assert_eq!(h.when(), Some(when));
+    /// sched.run_forever();
+    /// assert_eq!(sched.now(), when);
+    /// ```
+    pub fn call_at(&self, when: Instant, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
+        let cb = Callback::new(f);
+        let driver = self.time_driver().clone();
+        let key = driver.insert(when, TimerEntry::Call(cb.clone()));
+        CallbackHandle::new(cb, Some((driver, key)))
+    }
+
+    /// The loop's clock now (asyncio's `loop.time()`, as an `Instant`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// assert!(sched.now() <= std::time::Instant::now());
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.time_driver().clock.now()
+    }
+
+    /// Which clock the loop reads.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// assert_eq!(sched.clock(), modes::ClockKind::Virtual);
+    /// ```
+    pub fn clock(&self) -> ClockKind {
+        self.time_driver().clock.kind()
+    }
+
+    /// Every live task, loop tasks first, then blocking-pool jobs, each by id.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let _h = sched.spawn_named("waiter", std::future::pending::<()>());
+    /// let names: Vec<_> = sched.all_tasks().iter().map(|t| t.name().map(String::from)).collect();
+    /// assert_eq!(names, vec![Some("waiter".to_string())]);
+    /// sched.shutdown();
+    /// ```
+    pub fn all_tasks(&self) -> Vec<TaskRef> {
+        match &self.0 {
+            Engine::Single(s) => {
+                let mut v = s.registry.snapshot();
+                v.extend(s.blocking.registry.snapshot());
+                v
+            }
+            Engine::Blocking(p) => p.registry.snapshot(),
+        }
+    }
+
+    /// How the loop parks: io_uring, or the plain park and why.
+    ///
+    /// ```
+    /// let cfg = modes::Config { io_uring: false, ..Default::default() };
+    /// let (sched, _) = modes::Scheduler::single(&cfg);
+    /// assert!(matches!(sched.park_backend(), modes::ParkBackend::Plain { .. }));
+    /// ```
+    pub fn park_backend(&self) -> ParkBackend {
+        match &self.0 {
+            Engine::Single(s) => s.backend.clone(),
+            Engine::Blocking(_) => ParkBackend::Plain {
+                reason: "blocking pool".into(),
+            },
+        }
+    }
+
+    /// `true` if this thread is running this scheduler's loop right now.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// assert!(!sched.in_loop_thread());
+    /// let s = sched.clone();
+    /// assert!(sched.block_on(async move { s.in_loop_thread() }));
+    /// ```
+    pub fn in_loop_thread(&self) -> bool {
+        match &self.0 {
+            Engine::Single(s) => s.is_loop_thread(),
+            Engine::Blocking(_) => false,
+        }
+    }
+
+    /// Cancels every task and drops each pending future exactly once, on this thread;
+    /// queued blocking jobs are cancelled, running ones are not waited for. Further
+    /// spawns are cancelled at once. Idempotent.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// sched.shutdown();
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// ```
+    pub fn shutdown(&self) {
+        match &self.0 {
+            Engine::Single(s) => s.shutdown(self.clone()),
+            Engine::Blocking(p) => p.shutdown(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Engine::Single(_) => f.write_str("Scheduler(Single)"),
+            Engine::Blocking(_) => f.write_str("Scheduler(Blocking)"),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The loop-thread-only half of `Single`: the ready queue and the parker.
+//!
+//! `LOCAL` points at the core this thread is running, set by [`Core::enter`] for the
+//! duration of a run. Everything here is reached through `&Core` (interior mutability),
+//! never `&mut`, so the pointer in `LOCAL` never aliases a unique borrow.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::Ready;
+use crate::park::Parker;
+use crate::time::TimerEntry;
+
+thread_local! {
+    static LOCAL: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
+}
+
+pub(crate) struct Core {
+    /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
+    shared_id: usize,
+    queue: RefCell<VecDeque<Ready>>,
+    parker: RefCell<Parker>,
+    pub(super) fired: Cell<Vec<TimerEntry>>,
+}
+
+impl Core {
+    pub(super) fn new(shared_id: usize, parker: Parker) -> Core {
+        Core {
+            shared_id,
+            queue: RefCell::new(VecDeque::with_capacity(256)),
+            parker: RefCell::new(parker),
+            fired: Cell::new(Vec::new()),
+        }
+    }
+
+    /// Makes this the thread's running core until the guard drops.
+    pub(super) fn enter(&self) -> LocalGuard {
+        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)))
+    }
+
+    pub(super) fn push(&self, item: Ready) {
+        self.queue.borrow_mut().push_back(item);
+    }
+
+    pub(super) fn extend(&self, items: impl Iterator<Item = Ready>) {
+        self.queue.borrow_mut().extend(items);
+    }
+
+    pub(super) fn pop(&self) -> Option<Ready> {
+        self.queue.borrow_mut().pop_front()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    pub(super) fn is_idle(&self) -> bool {
+        self.queue.borrow().is_empty()
+    }
+
+    pub(super) fn park(&self, timeout: Option<Duration>) {
+        self.parker.borrow_mut().park(timeout);
+    }
+}
+
+pub(super) struct LocalGuard(*const Core);
+
+impl Drop for LocalGuard {
+    fn drop(&mut self) {
+        let prev = self.0;
+        let _ = LOCAL.try_with(|l| l.set(prev));
+    }
+}
+
+/// Pushes `item` on this thread's running core if it belongs to loop `shared_id`.
+pub(super) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
+    LOCAL.with(|l| {
+        let p = l.get();
+        // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on
+        // this thread, while the core it points to is alive and borrowed by the caller of
+        // `enter`; all access goes through `&Core`.
+        match unsafe { p.as_ref() } {
+            Some(core) if core.shared_id == shared_id => {
+                core.push(item);
+                Ok(())
+            }
+            _ => Err(item),
+        }
+    })
+}
+
+/// `true` if this thread is running loop `shared_id`.
+pub(super) fn is_local(shared_id: usize) -> bool {
+    LOCAL.with(|l| {
+        // SAFETY: as in `push_local`.
+        matches!(unsafe { l.get().as_ref() }, Some(core) if core.shared_id == shared_id)
+    })
+}

@@ -1,0 +1,428 @@
+//! `Single`: one thread runs one event loop, like asyncio.
+//!
+//! The loop runs on whichever thread calls `block_on`, `run_forever` or `JoinHandle::join`
+//! (only one at a time: that thread holds the [`Core`]). Between those calls nothing runs,
+//! as in asyncio where tasks only advance inside `run_until_complete`/`run_forever`.
+//!
+//! One iteration (asyncio's `_run_once`), in order:
+//! 1. move items other threads queued (the injector) to the ready queue;
+//! 2. fire due timers: wake sleeping tasks, queue due `call_later`/`call_at` callbacks;
+//! 3. run exactly the items that are in the ready queue now, FIFO; whatever they wake or
+//!    queue runs in the next iteration.
+//!
+//! Fairness rule: an iteration is bounded by the items ready at its start, and timers and
+//! other threads' wakes are served at every iteration. A task that yields goes to the back
+//! of the queue, so a task that yields forever delays each other ready item by at most one
+//! iteration and starves nobody.
+//!
+//! `stop()` (asyncio's `loop.stop()`) makes `run_forever` return after the current
+//! iteration: callbacks queued for it still run; timers not yet due do not fire.
+//!
+//! Ownership: the ready queue and the parker belong to the `Core`; only the thread holding
+//! it touches them, through the thread-local `LOCAL`. Other threads reach the loop only
+//! through `Shared` (injector, timers, flags) and then unpark it.
+
+mod core;
+
+pub(crate) use self::core::Core;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
+use std::time::Duration;
+
+use async_task::Runnable;
+
+use crate::blocking::Pool;
+use crate::callback::Callback;
+use crate::park::{ParkBackend, Parker, Unparker};
+use crate::task::{Meta, Registry};
+use crate::time::{ClockKind, TimeDriver, TimerEntry};
+use crate::Config;
+
+/// An item of the ready queue: a task to poll, or a loop callback to call.
+pub(crate) enum Ready {
+    Task(Runnable<Meta>),
+    Call(Arc<Callback>),
+}
+
+impl Ready {
+    fn run(self) {
+        match self {
+            Ready::Task(r) => {
+                r.run();
+            }
+            Ready::Call(cb) => cb.run(),
+        }
+    }
+
+    /// Runs a task only to drop it (its cancel bit set); drops a callback unrun.
+    fn discard(self) {
+        if let Ready::Task(r) = self {
+            r.metadata().request_cancel();
+            r.run();
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    injector: Mutex<VecDeque<Ready>>,
+    injected: AtomicBool,
+    pub(crate) unparker: Unparker,
+    core: Mutex<CoreSlot>,
+    pub(crate) time: Arc<TimeDriver>,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: Arc<Pool>,
+    stopping: AtomicBool,
+    closed: AtomicBool,
+    pub(crate) backend: ParkBackend,
+}
+
+struct CoreSlot {
+    core: Option<Box<Core>>,
+    waiters: Vec<Thread>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(cfg: &Config) -> Arc<Shared> {
+        let (parker, unparker, backend) = Parker::new(cfg.io_uring);
+        let time = Arc::new(TimeDriver::new(cfg.clock, unparker.clone()));
+        Arc::new_cyclic(|weak| Shared {
+            injector: Mutex::new(VecDeque::new()),
+            injected: AtomicBool::new(false),
+            unparker,
+            core: Mutex::new(CoreSlot {
+                core: Some(Box::new(Core::new(weak.as_ptr() as usize, parker))),
+                waiters: Vec::new(),
+            }),
+            time,
+            registry: Registry::new(1),
+            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive),
+            stopping: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            backend,
+        })
+    }
+
+    fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// Queues `item` from a thread that does not hold the core, and wakes the loop.
+    pub(crate) fn push_remote(&self, item: Ready) {
+        let mut q = lock(&self.injector);
+        if self.closed.load(Ordering::Acquire) {
+            drop(q);
+            item.discard();
+            return;
+        }
+        q.push_back(item);
+        self.injected.store(true, Ordering::Release);
+        drop(q);
+        self.unparker.unpark();
+    }
+
+    /// Queues `item` on this thread's core if it is this loop's, else remotely.
+    pub(crate) fn push(self: &Arc<Self>, item: Ready) {
+        if let Err(item) = core::push_local(self.id(), item) {
+            self.push_remote(item);
+        }
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.unparker.unpark();
+    }
+
+    pub(crate) fn is_loop_thread(self: &Arc<Self>) -> bool {
+        core::is_local(self.id())
+    }
+
+    /// Takes the core, waiting while another thread runs the loop. `None` if this thread
+    /// is already running it (the caller would deadlock).
+    fn take_core(self: &Arc<Self>) -> Option<Box<Core>> {
+        if self.is_loop_thread() {
+            return None;
+        }
+        loop {
+            let mut slot = lock(&self.core);
+            if let Some(core) = slot.core.take() {
+                return Some(core);
+            }
+            slot.waiters.push(std::thread::current());
+            drop(slot);
+            std::thread::park();
+        }
+    }
+
+    fn try_take_core(&self) -> Option<Box<Core>> {
+        lock(&self.core).core.take()
+    }
+
+    fn put_core(&self, core: Box<Core>) {
+        let waiters = {
+            let mut slot = lock(&self.core);
+            slot.core = Some(core);
+            std::mem::take(&mut slot.waiters)
+        };
+        for t in waiters {
+            t.unpark();
+        }
+    }
+
+    /// Runs the loop on this thread until `fut` completes (asyncio's
+    /// `run_until_complete`).
+    pub(crate) fn block_on<F: Future>(
+        self: &Arc<Self>,
+        sched: crate::Scheduler,
+        fut: F,
+    ) -> F::Output {
+        let Some(core) = self.take_core() else {
+            panic!("block_on called from inside the runtime's own loop: await the future instead");
+        };
+        self.run_with_core(core, sched, fut)
+    }
+
+    fn run_with_core<F: Future>(
+        self: &Arc<Self>,
+        core: Box<Core>,
+        sched: crate::Scheduler,
+        fut: F,
+    ) -> F::Output {
+        let out = {
+            let _ctx = crate::context::enter(sched);
+            let _local = core.enter();
+            self.run(&core, Some(pin!(fut)))
+        };
+        self.put_core(core);
+        out.expect("the loop only returns early without a main future")
+    }
+
+    /// Runs the loop until `stop()` (asyncio's `run_forever`). Returns `false` without
+    /// running if called from inside the loop.
+    pub(crate) fn run_forever(self: &Arc<Self>, sched: crate::Scheduler) -> bool {
+        let Some(core) = self.take_core() else {
+            return false;
+        };
+        {
+            let _ctx = crate::context::enter(sched);
+            let _local = core.enter();
+            self.run::<std::future::Pending<()>>(&core, None);
+        }
+        self.put_core(core);
+        true
+    }
+
+    fn run<F: Future>(
+        self: &Arc<Self>,
+        core: &Core,
+        mut main: Option<std::pin::Pin<&mut F>>,
+    ) -> Option<F::Output> {
+        let main_wake = Arc::new(MainWake {
+            woken: AtomicBool::new(main.is_some()),
+            unparker: self.unparker.clone(),
+        });
+        let waker = Waker::from(main_wake.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Some(f) = main.as_mut() {
+                if main_wake.woken.swap(false, Ordering::AcqRel) {
+                    if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                        return Some(v);
+                    }
+                }
+            }
+            self.iteration(core);
+            if main.is_none() && self.stopping.swap(false, Ordering::AcqRel) {
+                return None;
+            }
+            if core.is_idle()
+                && !self.injected.load(Ordering::Acquire)
+                && !main_wake.woken.load(Ordering::Acquire)
+                && !(main.is_none() && self.stopping.load(Ordering::Acquire))
+            {
+                self.park(core);
+            }
+        }
+    }
+
+    /// One loop iteration (see the module docs). Returns how many items it ran.
+    fn iteration(&self, core: &Core) -> usize {
+        if self.injected.load(Ordering::Acquire) {
+            let mut inj = lock(&self.injector);
+            self.injected.store(false, Ordering::Relaxed);
+            core.extend(inj.drain(..));
+        }
+        if !self.time.timers.is_empty() {
+            let now = self.time.clock.now();
+            let mut fired = core.fired.take();
+            self.time.timers.fire_due(now, &mut fired);
+            for entry in fired.drain(..) {
+                match entry {
+                    TimerEntry::Wake(w) => w.wake(),
+                    TimerEntry::Call(cb) => core.push(Ready::Call(cb)),
+                }
+            }
+            core.fired.set(fired);
+        }
+        let n = core.len();
+        for _ in 0..n {
+            match core.pop() {
+                Some(item) => item.run(),
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// Nothing is ready: wait for a wake or the next timer, or (virtual clock) jump to it.
+    fn park(&self, core: &Core) {
+        let next = self.time.timers.next_deadline();
+        let timeout = match self.time.clock.kind() {
+            ClockKind::Virtual => match next {
+                Some(t) if self.blocking.in_flight.load(Ordering::Acquire) == 0 => {
+                    self.time.clock.advance_to(t);
+                    return;
+                }
+                // Blocking work may still wake a task: wait for it in real time.
+                _ => None,
+            },
+            ClockKind::Real => match next {
+                Some(t) => {
+                    let d = t.saturating_duration_since(self.time.clock.now());
+                    if d.is_zero() {
+                        return;
+                    }
+                    // Round up so that we never wake just before the deadline.
+                    Some(d + Duration::from_micros(50))
+                }
+                None => None,
+            },
+        };
+        core.park(timeout);
+    }
+
+    /// Drops every task's future exactly once, on this thread, then closes the loop.
+    pub(crate) fn shutdown(self: &Arc<Self>, sched: crate::Scheduler) {
+        let core = if self.is_loop_thread() {
+            None
+        } else {
+            Some(self.take_core().expect("checked above"))
+        };
+        let Some(core) = core else {
+            // Dropped from inside its own loop: just refuse new work; the running loop
+            // cannot be torn down from under itself.
+            self.registry.close_and_cancel_all();
+            return;
+        };
+        {
+            let _ctx = crate::context::enter(sched);
+            let _local = core.enter();
+            self.registry.close_and_cancel_all();
+            self.blocking.shutdown();
+            let mut idle_rounds = 0;
+            loop {
+                let ran = self.iteration(&core);
+                let pending = !core.is_idle() || self.injected.load(Ordering::Acquire);
+                if !pending && self.registry.len() == 0 {
+                    break;
+                }
+                if ran == 0 && !pending {
+                    idle_rounds += 1;
+                    if idle_rounds > 3 {
+                        eprintln!(
+                            "runtime: shutdown left {} task(s) that could not be woken",
+                            self.registry.len()
+                        );
+                        break;
+                    }
+                    self.registry.cancel_all();
+                } else {
+                    idle_rounds = 0;
+                }
+            }
+            drop(self.time.timers.drain());
+            let leftover: Vec<Ready> = {
+                let mut q = lock(&self.injector);
+                self.closed.store(true, Ordering::Release);
+                q.drain(..).collect()
+            };
+            for item in leftover {
+                item.discard();
+            }
+        }
+        drop(core);
+    }
+
+    pub(crate) fn block_on_join<T: Send + 'static>(
+        self: &Arc<Self>,
+        sched: crate::Scheduler,
+        handle: crate::JoinHandle<T>,
+    ) -> Result<T, crate::JoinError> {
+        if self.is_loop_thread() {
+            return Err(crate::JoinError::failed(
+                handle.id(),
+                "join() called on the loop's own thread would block it forever; await the handle instead",
+            ));
+        }
+        let waiter = Arc::new(ThreadWake(std::thread::current()));
+        let waker = Waker::from(waiter);
+        let mut cx = Context::from_waker(&waker);
+        let mut handle = handle;
+        loop {
+            if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
+                return out;
+            }
+            // Run the loop ourselves if nobody does; else wait for the task or the core.
+            if let Some(core) = self.try_take_core() {
+                return self.run_with_core(core, sched, handle);
+            }
+            {
+                let mut slot = lock(&self.core);
+                if slot.core.is_none() {
+                    slot.waiters.push(std::thread::current());
+                } else {
+                    continue;
+                }
+            }
+            std::thread::park();
+        }
+    }
+}
+
+struct MainWake {
+    woken: AtomicBool,
+    unparker: Unparker,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.unparker.unpark();
+        }
+    }
+}
+
+pub(crate) struct ThreadWake(pub(crate) Thread);
+
+impl Wake for ThreadWake {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}

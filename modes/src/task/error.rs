@@ -1,0 +1,111 @@
+//! Why a task produced no value.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Mutex;
+
+use super::harness::panic_message;
+use super::meta::TaskId;
+
+/// Why awaiting a [`JoinHandle`](super::JoinHandle) produced no value: the task was
+/// cancelled, it panicked, or (in `Processes` mode) the worker running it died or its
+/// payload could not cross the process boundary.
+///
+/// ```
+/// use modes::JoinError;
+/// fn describe(e: &JoinError) -> &'static str {
+///     if e.is_cancelled() { "cancelled" } else if e.is_panic() { "panicked" } else { "failed" }
+/// }
+/// # let _ = describe;
+/// ```
+pub struct JoinError {
+    id: TaskId,
+    kind: Kind,
+}
+
+enum Kind {
+    Cancelled,
+    Panic {
+        message: String,
+        payload: Mutex<Option<Box<dyn Any + Send>>>,
+    },
+    Failed(String),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+        JoinError {
+            id,
+            kind: Kind::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send>) -> JoinError {
+        JoinError {
+            id,
+            kind: Kind::Panic {
+                message: panic_message(payload.as_ref()),
+                payload: Mutex::new(Some(payload)),
+            },
+        }
+    }
+
+    /// A failure that is neither a cancellation nor a panic (a dead worker process, a
+    /// payload that would not serialise, ...), described by `reason`.
+    pub fn failed(id: TaskId, reason: impl Into<String>) -> JoinError {
+        JoinError {
+            id,
+            kind: Kind::Failed(reason.into()),
+        }
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// `true` if the task was cancelled (asyncio's `CancelledError`).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.kind, Kind::Cancelled)
+    }
+
+    /// `true` if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.kind, Kind::Panic { .. })
+    }
+
+    /// The panic message, if the task panicked.
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Panic { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Takes the panic payload (to `std::panic::resume_unwind` it), if the task panicked
+    /// and nobody took it yet.
+    pub fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
+        match &self.kind {
+            Kind::Panic { payload, .. } => payload.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Kind::Panic { message, .. } => write!(f, "task {} panicked: {message}", self.id),
+            Kind::Failed(reason) => write!(f, "task {} failed: {reason}", self.id),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JoinError({self})")
+    }
+}
+
+impl std::error::Error for JoinError {}

@@ -1,0 +1,145 @@
+//! The future async-task runs for every task: the user's future plus the runtime's rules.
+//!
+//! Protocol (who touches what):
+//! - Only the thread polling the task touches `fut` (async-task guarantees one poller).
+//! - `Meta::flags` CANCEL may be set by anyone; the harness reads it before each poll.
+//! - The harness, and only it, sets DONE, runs the done-callbacks taken by `mark_done`,
+//!   and removes the task from the registry. `finished` records that this happened, so
+//!   that dropping an unfinished harness (async-task closed the task without polling it)
+//!   still runs those steps exactly once.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use super::error::JoinError;
+use super::meta::Meta;
+use super::state::POLLING;
+use crate::context;
+
+pub(crate) struct Harness<'a, F: Future>
+where
+    F::Output: Send + 'static,
+{
+    meta: &'a Meta,
+    fut: Option<F>,
+    finished: bool,
+}
+
+impl<'a, F: Future> Harness<'a, F>
+where
+    F::Output: Send + 'static,
+{
+    pub(crate) fn new(meta: &'a Meta, fut: F) -> Self {
+        Harness {
+            meta,
+            fut: Some(fut),
+            finished: false,
+        }
+    }
+}
+
+/// Extracts a readable message from a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+fn finish<T: Send + 'static>(meta: &Meta, outcome: &Result<T, JoinError>) {
+    for cb in meta.mark_done() {
+        run_callback(cb, outcome);
+    }
+    meta.scheduler.registry().remove(meta);
+}
+
+pub(crate) fn run_callback<T: Send + 'static>(
+    cb: super::meta::Callback,
+    outcome: &Result<T, JoinError>,
+) {
+    // A panicking callback is reported, like asyncio's "Exception in callback", and
+    // does not disturb the task or the loop.
+    if let Err(p) = catch_unwind(AssertUnwindSafe(|| cb(outcome as &(dyn Any + Send)))) {
+        eprintln!(
+            "runtime: a done-callback panicked: {}",
+            panic_message(p.as_ref())
+        );
+    }
+}
+
+impl<F: Future> Future for Harness<'_, F>
+where
+    F::Output: Send + 'static,
+{
+    type Output = Result<F::Output, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `fut` is structurally pinned: it is never moved out, only dropped in
+        // place (through `Pin::set`); `meta` and `finished` are plain data never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let meta = this.meta;
+        // SAFETY: see above; `this` came from a pinned reference and `fut` is not moved.
+        let mut fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        let flags = meta.flags.load(Ordering::Acquire);
+        let outcome = if flags & super::state::CANCEL != 0 {
+            drop_in_place_guarded(fut.as_mut());
+            Err(JoinError::cancelled(meta.id))
+        } else {
+            let Some(inner) = fut.as_mut().as_pin_mut() else {
+                // async-task never polls a completed future; stay pending if it ever did.
+                return Poll::Pending;
+            };
+            meta.flags.fetch_or(POLLING, Ordering::Relaxed);
+            let _task = context::enter_task(meta);
+            let res = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            meta.flags.fetch_and(!POLLING, Ordering::Relaxed);
+            match res {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(v)) => {
+                    drop_in_place_guarded(fut.as_mut());
+                    Ok(v)
+                }
+                Err(payload) => {
+                    drop_in_place_guarded(fut.as_mut());
+                    Err(JoinError::panic(meta.id, payload))
+                }
+            }
+        };
+        this.finished = true;
+        finish(meta, &outcome);
+        Poll::Ready(outcome)
+    }
+}
+
+/// Drops the inner future in place; a panic in its destructor is reported, not propagated.
+fn drop_in_place_guarded<F>(mut fut: Pin<&mut Option<F>>) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+        eprintln!(
+            "runtime: a task's future panicked while being dropped: {}",
+            panic_message(p.as_ref())
+        );
+    }
+}
+
+impl<F: Future> Drop for Harness<'_, F>
+where
+    F::Output: Send + 'static,
+{
+    fn drop(&mut self) {
+        if !self.finished {
+            // async-task closed the task without letting us complete it (its Runnable was
+            // dropped unrun). Drop the future here, then do what completion does.
+            let meta = self.meta;
+            self.fut = None;
+            let outcome: Result<F::Output, JoinError> = Err(JoinError::cancelled(meta.id));
+            finish(meta, &outcome);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! `JoinHandle`: the caller's side of a task (asyncio's `Task` object).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use async_task::FallibleTask;
+
+use super::error::JoinError;
+use super::harness::run_callback;
+use super::meta::{Meta, TaskId};
+use super::registry::TaskRef;
+use super::state::TaskState;
+
+type Output<T> = Result<T, JoinError>;
+
+/// The handle of a spawned task; awaiting it gives the task's outcome.
+///
+/// This is asyncio's `Task` and concurrent.futures' `Future` in one: await it (or call
+/// [`join`](JoinHandle::join) from outside the runtime) for `Ok(value)`, or a
+/// [`JoinError`] if the task was cancelled or panicked. Dropping the handle detaches the
+/// task: it keeps running, as an asyncio task does.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let task = sched.spawn(async { 6 * 7 });
+/// assert_eq!(sched.block_on(task).unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    meta: NonNull<Meta>,
+    slot: Mutex<Slot<T>>,
+}
+
+struct Slot<T> {
+    task: Option<FallibleTask<Output<T>, Meta>>,
+    out: Option<Output<T>>,
+    taken: bool,
+}
+
+// SAFETY: `meta` points into the task allocation, which `slot.task` keeps alive until the
+// handle is dropped; `Meta` is Sync. The output crosses threads only if `T: Send`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: shared access goes through `meta` (Sync) or the `slot` mutex.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T: Send + 'static> JoinHandle<T> {
+    pub(crate) fn new(task: async_task::Task<Output<T>, Meta>) -> JoinHandle<T> {
+        let meta = NonNull::from(task.metadata());
+        JoinHandle {
+            meta,
+            slot: Mutex::new(Slot {
+                task: Some(task.fallible()),
+                out: None,
+                taken: false,
+            }),
+        }
+    }
+
+    pub(crate) fn meta(&self) -> &Meta {
+        // SAFETY: the handle owns the `Task`, which keeps the allocation holding `Meta`.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.meta().id
+    }
+
+    /// The name given at spawn, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.meta().name.as_deref()
+    }
+
+    /// What the task is doing now.
+    pub fn state(&self) -> TaskState {
+        self.meta().state()
+    }
+
+    /// `true` once the task has an outcome (value, panic or cancellation): asyncio's
+    /// `Task.done()`.
+    pub fn is_finished(&self) -> bool {
+        self.meta().is_done()
+    }
+
+    /// Requests cancellation (asyncio's `Task.cancel()`): the task's future is dropped at
+    /// its next scheduling, wherever it is suspended, and awaiting this handle then gives a
+    /// cancelled [`JoinError`]. Returns `false` if the task had already finished or was
+    /// already being cancelled. A task cannot refuse; wrap work in
+    /// `shield` to protect it from an outer cancellation.
+    pub fn cancel(&self) -> bool {
+        let meta = self.meta();
+        if !meta.request_cancel() {
+            return false;
+        }
+        if let Some(w) = meta.scheduler.registry().waker_of(meta) {
+            w.wake();
+        }
+        true
+    }
+
+    /// A cloneable, `Send + Sync` reference to the task, to cancel or inspect it from
+    /// elsewhere. `None` if the task has already finished.
+    pub fn task_ref(&self) -> Option<TaskRef> {
+        let meta = self.meta();
+        meta.scheduler
+            .registry()
+            .waker_of(meta)
+            .map(|waker| TaskRef::new(waker, self.meta))
+    }
+
+    /// Runs `f` once with the task's outcome when it finishes (asyncio's
+    /// `add_done_callback`). If the task has already finished, `f` runs now, on this thread;
+    /// otherwise it runs on the thread that completes the task, right after completion. A
+    /// panic in `f` is reported on stderr and goes no further.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let s = seen.clone();
+    /// let task = sched.spawn(async { "result-server1" });
+    /// task.add_done_callback(move |out| *s.lock().unwrap() = Some(*out.as_ref().unwrap()));
+    /// sched.block_on(task).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), Some("result-server1"));
+    /// ```
+    pub fn add_done_callback<F>(&self, f: F)
+    where
+        F: FnOnce(&Result<T, JoinError>) + Send + 'static,
+    {
+        let cb: super::meta::Callback = Box::new(move |any| {
+            if let Some(out) = any.downcast_ref::<Output<T>>() {
+                f(out)
+            }
+        });
+        let Some(cb) = self.meta().push_callback(cb) else {
+            return;
+        };
+        // Already done: fetch the outcome (the harness sets DONE just before handing the
+        // output to async-task, so it may take a moment to appear).
+        let mut slot = self.lock_slot();
+        if !slot.taken && slot.out.is_none() {
+            let out = wait_ready(&mut slot, self.id());
+            slot.out = Some(out);
+        }
+        match &slot.out {
+            Some(out) => run_callback(cb, out),
+            None => {
+                let out: Output<T> = Err(JoinError::failed(
+                    self.id(),
+                    "the outcome was already taken by an await of this handle",
+                ));
+                run_callback(cb, &out)
+            }
+        }
+    }
+
+    fn lock_slot(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Blocks the calling thread until the task finishes and returns its outcome:
+    /// concurrent.futures' `Future.result()`, for code outside the runtime.
+    ///
+    /// In `Single` mode the loop only runs inside `block_on`/`run_forever`; if no thread is
+    /// running it, `join` runs it on this thread until the task finishes. Called from
+    /// the loop's own thread (inside a task), `join` could never return, so it returns an
+    /// error at once: await the handle there instead.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let task = sched.spawn(async { "done" });
+    /// assert_eq!(task.join().unwrap(), "done");
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        let scheduler = self.meta().scheduler.clone();
+        scheduler.block_on_join(self)
+    }
+}
+
+fn wait_ready<T: Send + 'static>(slot: &mut Slot<T>, id: TaskId) -> Output<T> {
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match slot.task.as_mut() {
+            Some(task) => match Pin::new(task).poll(&mut cx) {
+                Poll::Ready(Some(out)) => return out,
+                Poll::Ready(None) => return Err(JoinError::cancelled(id)),
+                Poll::Pending => std::thread::yield_now(),
+            },
+            None => return Err(JoinError::cancelled(id)),
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id();
+        let this = self.get_mut();
+        let slot = this.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(out) = slot.out.take() {
+            slot.taken = true;
+            return Poll::Ready(out);
+        }
+        assert!(
+            !slot.taken,
+            "JoinHandle polled after it returned its outcome"
+        );
+        let Some(task) = slot.task.as_mut() else {
+            return Poll::Ready(Err(JoinError::cancelled(id)));
+        };
+        match Pin::new(task).poll(cx) {
+            Poll::Ready(out) => {
+                slot.taken = true;
+                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+// The output is never pinned: it is moved out when ready.
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let slot = self.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(task) = slot.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SAFETY: as in `meta()`; the handle keeps the allocation alive.
+        let meta = unsafe { self.meta.as_ref() };
+        f.debug_struct("JoinHandle")
+            .field("id", &meta.id)
+            .field("name", &meta.name)
+            .field("state", &meta.state())
+            .finish()
+    }
+}

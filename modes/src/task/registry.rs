@@ -1,0 +1,216 @@
+//! The live tasks of one scheduler: for introspection (`all_tasks`), cancellation from
+//! anywhere, and a shutdown that drops every pending future exactly once.
+//!
+//! Invariants:
+//! 1. A task is inserted after async-task created it and before it first runs; its entry
+//!    holds a `Waker`, so the task's allocation (and its `Meta`) outlives the entry.
+//! 2. Only the task's harness removes the entry, when the task finishes (or its harness is
+//!    dropped unfinished). So `Entry::meta` is valid while the entry is in the slab.
+//! 3. After `close()`, inserts are refused: the caller cancels such a task at once.
+//! 4. Entries are spread over shards by task id, so workers spawning at once rarely meet
+//!    on one lock.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::Waker;
+
+use crossbeam_utils::CachePadded;
+use slab::Slab;
+
+use super::meta::{Meta, TaskId};
+use super::state::TaskState;
+
+struct Entry {
+    waker: Waker,
+    meta: NonNull<Meta>,
+}
+
+// SAFETY: `meta` points into a task allocation kept alive by `waker` (invariant 1);
+// `Meta` is Sync, so sharing or sending a pointer to it is sound.
+unsafe impl Send for Entry {}
+
+pub(crate) struct Registry {
+    shards: Box<[CachePadded<Mutex<Slab<Entry>>>]>,
+    closed: AtomicBool,
+    len: AtomicUsize,
+}
+
+impl Registry {
+    pub(crate) fn new(shards: usize) -> Registry {
+        let n = shards.max(1).next_power_of_two();
+        Registry {
+            shards: (0..n)
+                .map(|_| CachePadded::new(Mutex::new(Slab::new())))
+                .collect(),
+            closed: AtomicBool::new(false),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, id: TaskId) -> &Mutex<Slab<Entry>> {
+        &self.shards[(id.0 as usize) & (self.shards.len() - 1)]
+    }
+
+    /// Inserts a new task. `false` if the registry is closed (the runtime shuts down).
+    pub(crate) fn insert(&self, meta: &Meta, waker: Waker) -> bool {
+        let mut shard = lock(self.shard(meta.id));
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let slot = shard.insert(Entry {
+            waker,
+            meta: NonNull::from(meta),
+        });
+        meta.slot.store(slot, Ordering::Relaxed);
+        self.len.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes a finished task (called by its harness only).
+    pub(crate) fn remove(&self, meta: &Meta) {
+        let slot = meta.slot.load(Ordering::Relaxed);
+        if slot == usize::MAX {
+            return;
+        }
+        let entry = {
+            let mut shard = lock(self.shard(meta.id));
+            let entry = shard.try_remove(slot);
+            if entry.is_some() {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+            entry
+        };
+        // The waker is dropped outside the lock: it may be the task's last reference.
+        drop(entry);
+    }
+
+    /// The waker of a live task, to wake it after a cancel request.
+    pub(crate) fn waker_of(&self, meta: &Meta) -> Option<Waker> {
+        let slot = meta.slot.load(Ordering::Relaxed);
+        let shard = lock(self.shard(meta.id));
+        shard
+            .get(slot)
+            .filter(|e| e.meta == NonNull::from(meta))
+            .map(|e| e.waker.clone())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of every live task.
+    pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
+        let mut out = Vec::with_capacity(self.len());
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            for (_, e) in shard.iter() {
+                out.push(TaskRef {
+                    waker: e.waker.clone(),
+                    meta: e.meta,
+                });
+            }
+        }
+        out.sort_by_key(|t| t.id());
+        out
+    }
+
+    /// Refuses further inserts and requests cancellation of every live task.
+    pub(crate) fn close_and_cancel_all(&self) {
+        for shard in self.shards.iter() {
+            let _g = lock(shard);
+            self.closed.store(true, Ordering::Release);
+        }
+        self.cancel_all();
+    }
+
+    /// Requests cancellation of every live task (they notice at their next poll).
+    pub(crate) fn cancel_all(&self) {
+        for t in self.snapshot() {
+            t.cancel();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A reference to a live task, as listed by `all_tasks()`: its id, name, state, where it
+/// was spawned, and a `cancel()` that works from any thread.
+///
+/// Holding a `TaskRef` keeps the task's allocation alive, not the task running.
+///
+/// ```
+/// fn cancel_all(tasks: Vec<modes::TaskRef>) {
+///     for t in tasks {
+///         println!("cancelling {} ({:?})", t.id(), t.name());
+///         t.cancel();
+///     }
+/// }
+/// # let _ = cancel_all;
+/// ```
+#[derive(Clone)]
+pub struct TaskRef {
+    waker: Waker,
+    meta: NonNull<Meta>,
+}
+
+// SAFETY: the waker keeps the task allocation that holds `Meta` alive; `Meta` is Sync.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above; every method only reads `Meta` through atomics or immutable fields.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    pub(crate) fn new(waker: Waker, meta: NonNull<Meta>) -> TaskRef {
+        TaskRef { waker, meta }
+    }
+
+    fn meta(&self) -> &Meta {
+        // SAFETY: `self.waker` holds a reference on the task allocation containing `Meta`
+        // (registry invariant 1), so the pointer is valid for as long as `self` lives.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.meta().id
+    }
+
+    /// The name given at spawn, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.meta().name.as_deref()
+    }
+
+    /// What the task is doing now.
+    pub fn state(&self) -> TaskState {
+        self.meta().state()
+    }
+
+    /// Source location of the spawn call.
+    pub fn spawned_at(&self) -> &'static std::panic::Location<'static> {
+        self.meta().spawned_at
+    }
+
+    /// Requests cancellation: the task's future is dropped at its next scheduling, and its
+    /// join handle reports a cancelled [`JoinError`](super::JoinError). Returns `false` if the
+    /// task had already finished or was already being cancelled.
+    pub fn cancel(&self) -> bool {
+        if self.meta().request_cancel() {
+            self.waker.wake_by_ref();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl std::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}

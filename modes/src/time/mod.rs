@@ -1,0 +1,42 @@
+//! Time: the clock, one loop's timers, and the `Sleep` future.
+
+mod clock;
+mod sleep;
+mod timers;
+
+pub use clock::ClockKind;
+pub use sleep::{sleep, sleep_until, Sleep};
+
+pub(crate) use clock::Clock;
+pub(crate) use timers::{TimerEntry, TimerKey, Timers};
+
+use std::time::Instant;
+
+use crate::park::Unparker;
+
+/// A loop's clock and timers, shared with every `Sleep` registered on them.
+pub(crate) struct TimeDriver {
+    pub(crate) clock: Clock,
+    pub(crate) timers: Timers,
+    unparker: Unparker,
+}
+
+impl TimeDriver {
+    pub(crate) fn new(kind: ClockKind, unparker: Unparker) -> TimeDriver {
+        TimeDriver {
+            clock: Clock::new(kind),
+            timers: Timers::default(),
+            unparker,
+        }
+    }
+
+    /// Inserts a timer; wakes the loop if it is now the earliest (the loop may be parked
+    /// with a later timeout).
+    pub(crate) fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
+        let (key, earliest) = self.timers.insert(deadline, entry);
+        if earliest {
+            self.unparker.unpark();
+        }
+        key
+    }
+}

@@ -1,0 +1,119 @@
+//! `Sleep`: a future that completes at a deadline on the runtime's clock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::{TimeDriver, TimerEntry, TimerKey};
+use crate::context;
+
+/// Waits until `duration` has passed on the runtime's clock (asyncio's `sleep`).
+///
+/// The deadline is taken from the current runtime's clock when `sleep` is called; outside a
+/// runtime (for example as the argument of `block_on`) it is taken at the first poll.
+///
+/// # Panics
+/// Polling a `Sleep` on a thread that is not running a runtime panics: there is no timer
+/// to register with.
+///
+/// ```
+/// use std::time::Duration;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+/// let t0 = sched.now();
+/// sched.block_on(modes::sleep(Duration::from_secs(3600)));
+/// assert_eq!(sched.now() - t0, Duration::from_secs(3600)); // virtual: took no real time
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    match context::time_driver() {
+        Some(driver) => {
+            let deadline = driver.clock.now() + duration;
+            Sleep::new(Some(deadline), duration, Some(driver))
+        }
+        None => Sleep::new(None, duration, None),
+    }
+}
+
+/// Waits until the runtime's clock reaches `deadline` (see `Runtime::time`).
+///
+/// ```
+/// use std::time::Duration;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+/// let t = sched.now() + Duration::from_millis(1500);
+/// sched.block_on(modes::sleep_until(t));
+/// assert_eq!(sched.now(), t);
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(Some(deadline), Duration::ZERO, context::time_driver())
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`]. Dropping it removes its timer.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Option<Instant>,
+    duration: Duration,
+    driver: Option<Arc<TimeDriver>>,
+    key: Option<TimerKey>,
+}
+
+impl Sleep {
+    fn new(deadline: Option<Instant>, duration: Duration, driver: Option<Arc<TimeDriver>>) -> Self {
+        Sleep {
+            deadline,
+            duration,
+            driver,
+            key: None,
+        }
+    }
+
+    /// The deadline, once known (see [`sleep`]).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.driver.is_none() {
+            this.driver = context::time_driver();
+        }
+        let Some(driver) = this.driver.as_ref() else {
+            panic!("runtime::sleep polled outside a runtime: call it inside block_on or a task");
+        };
+        let now = driver.clock.now();
+        let deadline = *this.deadline.get_or_insert(now + this.duration);
+        if now >= deadline {
+            if let Some(key) = this.key.take() {
+                driver.timers.remove(key);
+            }
+            return Poll::Ready(());
+        }
+        match this.key {
+            None => {
+                this.key = Some(driver.insert(deadline, TimerEntry::Wake(cx.waker().clone())));
+            }
+            Some(key) => driver.timers.update_waker(key, cx.waker()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let (Some(key), Some(driver)) = (self.key.take(), self.driver.as_ref()) {
+            driver.timers.remove(key);
+        }
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
