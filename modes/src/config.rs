@@ -25,6 +25,9 @@ pub struct Config {
     pub blocking_threads: usize,
     /// How long an idle blocking-pool thread waits for work before it exits.
     pub blocking_keep_alive: Duration,
+    /// The mode's name, as the `runtime` crate calls it (reported by
+    /// `Scheduler::label`).
+    pub label: &'static str,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             io_uring: true,
             blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
+            label: "single",
         }
     }
 }

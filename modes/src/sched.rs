@@ -305,6 +305,19 @@ impl Scheduler {
         }
     }
 
+    /// The mode name given in [`Config::label`].
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// assert_eq!(sched.label(), "single");
+    /// ```
+    pub fn label(&self) -> &'static str {
+        match &self.0 {
+            Engine::Single(s) => s.label,
+            Engine::Blocking(_) => "blocking",
+        }
+    }
+
     /// `true` if this thread is running this scheduler's loop right now.
     ///
     /// ```

@@ -1,1 +1,260 @@
-//! tmp
+//! An async runtime with one scheduler API and interchangeable modes, for people who know
+//! Python's asyncio and concurrent.futures.
+//!
+//! # From asyncio to this crate
+//!
+//! | asyncio / concurrent.futures | here |
+//! |---|---|
+//! | `loop = asyncio.new_event_loop()` | `let rt = Runtime::builder().build()?` |
+//! | `loop.run_until_complete(coro)`, `asyncio.run(coro)` | `rt.block_on(fut)` |
+//! | `asyncio.create_task(coro, name=...)` | [`spawn`], [`spawn_named`], `rt.spawn(fut)` |
+//! | `task.result()` / `await task` | [`JoinHandle::join`] / `handle.await` |
+//! | `task.cancel()`, `CancelledError` | [`JoinHandle::cancel`], [`JoinError::is_cancelled`] |
+//! | `task.add_done_callback(fn)` | [`JoinHandle::add_done_callback`] |
+//! | `await asyncio.sleep(s)` | [`sleep`]`(d).await` |
+//! | `asyncio.wait_for(aw, timeout)` | [`timeout`]`(d, fut).await` |
+//! | `asyncio.gather(*aws)` / `return_exceptions=False` | [`gather`] / [`try_gather`] |
+//! | `asyncio.wait(tasks, return_when=...)` | [`wait`]`(handles, ReturnWhen::...)` |
+//! | `asyncio.as_completed(tasks)` | [`as_completed`] |
+//! | `asyncio.shield(aw)` | [`shield`] |
+//! | `asyncio.TaskGroup()` | [`TaskGroup`] |
+//! | `loop.create_future()`, `set_result` | [`settable`] → ([`Setter`], [`Settable`]) |
+//! | `loop.call_soon/call_later/call_at` | `rt.call_soon/call_later/call_at` |
+//! | `loop.run_forever()`, `loop.stop()` | `rt.run_forever()`, [`Handle::stop`] |
+//! | `loop.time()` | `rt.time()`, [`now`] |
+//! | `asyncio.all_tasks()` | `rt.all_tasks()` |
+//! | `KeyboardInterrupt` | [`signal::ctrl_c`]`().await` |
+//! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
+//! | `loop.run_in_executor(None, fn)` | [`spawn_blocking`] |
+//! | `executor.submit(fn, arg)` | [`submit`]`(f, arg)`, `rt.submit(f, arg)` |
+//!
+//! # A first program
+//!
+//! The seeds' concurrent fetch: eight fetches that each wait 1.5 s finish together in
+//! 1.5 s. With the virtual clock, that takes no real time at all.
+//!
+//! ```
+//! use std::time::Duration;
+//! use runtime::{Clock, Mode, Runtime};
+//!
+//! async fn fetch_page(url: String) -> String {
+//!     runtime::sleep(Duration::from_millis(1500)).await;
+//!     format!("<html>{url}</html>")
+//! }
+//!
+//! let rt = Runtime::builder().mode(Mode::Single).clock(Clock::Virtual).build()?;
+//! let start = rt.time();
+//! let pages = rt.block_on(runtime::gather((0..8).map(|i| fetch_page(format!("url_{i}")))));
+//! assert_eq!(pages.len(), 8);
+//! assert_eq!(rt.time() - start, Duration::from_millis(1500));
+//! # Ok::<(), runtime::BuildError>(())
+//! ```
+//!
+//! # Tasks, cancellation, panics
+//!
+//! A spawned task starts at the loop's next iteration. Cancelling drops its future at the
+//! point where it is suspended, whichever await that is; awaiting its handle then gives a
+//! cancelled [`JoinError`]. A panic in a task is caught: the task fails with a
+//! [`JoinError`] carrying the message, and the loop goes on.
+//!
+//! ```
+//! let rt = runtime::Runtime::builder().build().unwrap();
+//! rt.block_on(async {
+//!     let t = runtime::spawn(std::future::pending::<()>());
+//!     t.cancel();
+//!     assert!(t.await.unwrap_err().is_cancelled());
+//!     let p = runtime::spawn(async { panic!("boom") });
+//!     assert_eq!(p.await.unwrap_err().panic_message(), Some("boom"));
+//! });
+//! ```
+//!
+//! # Modes
+//!
+//! [`Mode`] picks the engine; the program does not change. See the README and
+//! ARCHITECTURE.md for what runs where in each mode, and the `bench` crate for what each
+//! does with the same work.
+
+#![warn(missing_docs)]
+
+mod builder;
+mod gather;
+mod handle;
+mod ready_set;
+mod rt;
+mod settable;
+pub mod signal;
+mod submit;
+mod task_group;
+mod timeout;
+mod wait;
+
+pub use builder::{BuildError, Builder, Clock, Mode, IO_URING_ENV};
+pub use gather::{gather, try_gather, Gather, TryGather};
+pub use handle::Handle;
+pub use rt::Runtime;
+pub use settable::{settable, Settable, SettableError, Setter};
+pub use submit::submit;
+pub use task_group::{GroupError, TaskFailure, TaskGroup};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
+
+pub use modes::{
+    sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, Sleep, TaskId,
+    TaskRef, TaskState,
+};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// The GIL-like lock of `Gil` mode: [`gil::checkpoint`] and [`gil::allow_threads`]. No-ops
+/// in the other modes, so workloads are written once.
+pub mod gil {
+    pub use modes::gil::{allow_threads, checkpoint};
+}
+
+fn current_or_panic(what: &str) -> Handle {
+    Handle::current().unwrap_or_else(|| {
+        panic!("runtime::{what} called outside a runtime: call it inside block_on or a task, or use the Runtime/Handle method")
+    })
+}
+
+/// Spawns a task on the current runtime (asyncio's `create_task`).
+///
+/// # Panics
+/// Outside a runtime; use [`Runtime::spawn`] or [`Handle::spawn`] there.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let v = rt.block_on(async { runtime::spawn(async { 1 }).await.unwrap() });
+/// assert_eq!(v, 1);
+/// ```
+#[track_caller]
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    current_or_panic("spawn").spawn(fut)
+}
+
+/// Spawns a named task on the current runtime; the name shows in `all_tasks()`.
+///
+/// # Panics
+/// Outside a runtime.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// rt.block_on(async {
+///     let t = runtime::spawn_named("fetch", async {});
+///     assert_eq!(t.name(), Some("fetch"));
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_named<F>(name: &str, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    current_or_panic("spawn_named").spawn_named(name, fut)
+}
+
+/// Runs blocking `f` on the runtime's blocking pool (asyncio's
+/// `loop.run_in_executor(None, f)`), so the loop keeps running meanwhile.
+///
+/// # Panics
+/// Outside a runtime.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let v = rt.block_on(async {
+///     runtime::spawn_blocking(|| { std::thread::sleep(std::time::Duration::from_millis(5)); 3 }).await
+/// });
+/// assert_eq!(v.unwrap(), 3);
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    current_or_panic("spawn_blocking").spawn_blocking(f)
+}
+
+/// Protects `fut` from the cancellation of whoever awaits it (asyncio's `shield`): `fut`
+/// runs as its own task; dropping or cancelling the awaiting side detaches it, and it
+/// runs to completion.
+///
+/// # Panics
+/// Outside a runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let (setter, done) = runtime::settable();
+/// rt.block_on(async move {
+///     let outer = runtime::spawn(async move {
+///         runtime::shield(async move {
+///             runtime::sleep(Duration::from_secs(1)).await;
+///             setter.set("saved").unwrap();
+///         }).await
+///     });
+///     runtime::yield_now().await;
+///     outer.cancel();
+///     assert_eq!(done.await, Ok("saved")); // the shielded work finished anyway
+/// });
+/// ```
+#[track_caller]
+pub fn shield<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn(fut)
+}
+
+/// The current runtime's clock now (asyncio's `loop.time()`); virtual when the clock is.
+/// Outside a runtime, the system's monotonic clock.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let t = rt.block_on(async { runtime::now() });
+/// assert!(t <= std::time::Instant::now());
+/// ```
+pub fn now() -> Instant {
+    match Handle::current() {
+        Some(h) => h.time(),
+        None => Instant::now(),
+    }
+}
+
+/// Lets every other ready task and callback run once before this task continues
+/// (asyncio's `await asyncio.sleep(0)`).
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// rt.block_on(async { runtime::yield_now().await });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

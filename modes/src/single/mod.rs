@@ -80,6 +80,7 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     closed: AtomicBool,
     pub(crate) backend: ParkBackend,
+    pub(crate) label: &'static str,
 }
 
 struct CoreSlot {
@@ -109,6 +110,7 @@ impl Shared {
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             backend,
+            label: cfg.label,
         })
     }
 

@@ -45,7 +45,7 @@ unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: shared access goes through `meta` (Sync) or the `slot` mutex.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
-impl<T: Send + 'static> JoinHandle<T> {
+impl<T> JoinHandle<T> {
     pub(crate) fn new(task: async_task::Task<Output<T>, Meta>) -> JoinHandle<T> {
         let meta = NonNull::from(task.metadata());
         JoinHandle {
@@ -110,6 +110,9 @@ impl<T: Send + 'static> JoinHandle<T> {
             .map(|waker| TaskRef::new(waker, self.meta))
     }
 
+}
+
+impl<T: Send + 'static> JoinHandle<T> {
     /// Runs `f` once with the task's outcome when it finishes (asyncio's
     /// `add_done_callback`). If the task has already finished, `f` runs now, on this thread;
     /// otherwise it runs on the thread that completes the task, right after completion. A
@@ -154,6 +157,50 @@ impl<T: Send + 'static> JoinHandle<T> {
                 run_callback(cb, &out)
             }
         }
+    }
+
+    /// Waits for the task to finish without taking its outcome: the next await (or
+    /// [`outcome`](JoinHandle::outcome)) finds it at once. For combinators such as `wait`
+    /// that report finished handles and leave their outcomes to the caller.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let mut h = sched.spawn(async { 7 });
+    /// sched.block_on(poll_fn(|cx| h.poll_finished(cx)));
+    /// assert!(matches!(h.outcome(), Some(Ok(7))));
+    /// assert_eq!(sched.block_on(h).unwrap(), 7);
+    /// ```
+    pub fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let id = self.id();
+        let slot = self.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        if slot.out.is_some() || slot.taken {
+            return Poll::Ready(());
+        }
+        let Some(task) = slot.task.as_mut() else {
+            slot.out = Some(Err(JoinError::cancelled(id)));
+            return Poll::Ready(());
+        };
+        match Pin::new(task).poll(cx) {
+            Poll::Ready(out) => {
+                slot.out = Some(out.unwrap_or_else(|| Err(JoinError::cancelled(id))));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The outcome, if [`poll_finished`](JoinHandle::poll_finished) has seen the task finish
+    /// and nobody has taken it yet.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let mut h = sched.spawn(async { 1 });
+    /// assert!(h.outcome().is_none()); // not polled yet
+    /// # sched.shutdown();
+    /// ```
+    pub fn outcome(&mut self) -> Option<&Result<T, JoinError>> {
+        self.slot.get_mut().unwrap_or_else(|e| e.into_inner()).out.as_ref()
     }
 
     fn lock_slot(&self) -> MutexGuard<'_, Slot<T>> {

@@ -1,0 +1,274 @@
+//! `Runtime::builder()`: choose a mode, a worker count and a clock, then `build()`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Runtime;
+
+/// Which engine runs the work. The same program runs under each; what changes is where.
+///
+/// | mode | what runs where | like |
+/// |---|---|---|
+/// | `Single` | one thread, one event loop | asyncio |
+/// | `Threads` | a work-stealing pool of worker threads | a thread pool without a GIL |
+/// | `Gil` | `Threads`, but one global lock around everything that runs | CPython threads |
+/// | `Processes` | the parent's loop, and `submit`ted work in forked worker processes | `ProcessPoolExecutor` |
+///
+/// ```
+/// use runtime::Mode;
+/// assert_eq!("threads".parse::<Mode>().unwrap(), Mode::Threads);
+/// assert_eq!(Mode::Single.to_string(), "single");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// One thread runs one event loop: concurrency without parallelism.
+    #[default]
+    Single,
+    /// Worker threads with local queues and stealing: concurrency and parallelism.
+    Threads,
+    /// Forked worker processes for `submit`ted work; the parent runs a `Single` loop.
+    Processes,
+    /// `Threads` behind one global lock, like CPython's GIL.
+    Gil,
+}
+
+impl Mode {
+    /// Every mode, in the order the benchmark reports them.
+    pub const ALL: [Mode; 4] = [Mode::Single, Mode::Threads, Mode::Processes, Mode::Gil];
+
+    /// The lowercase name used on the command line.
+    ///
+    /// ```
+    /// assert_eq!(runtime::Mode::Gil.name(), "gil");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::Threads => "threads",
+            Mode::Processes => "processes",
+            Mode::Gil => "gil",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown mode {s:?}: expected single, threads, processes or gil"))
+    }
+}
+
+/// Which clock the runtime reads.
+///
+/// ```
+/// use runtime::{Clock, Mode, Runtime};
+/// let rt = Runtime::builder().mode(Mode::Single).clock(Clock::Virtual).build().unwrap();
+/// let t0 = rt.time();
+/// rt.block_on(runtime::sleep(std::time::Duration::from_secs(1500)));
+/// assert_eq!(rt.time() - t0, std::time::Duration::from_secs(1500)); // instantly
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The monotonic system clock.
+    #[default]
+    Real,
+    /// Time stands still while anything can run, and jumps to the next timer when every
+    /// task is idle: sleeps cost no real time and runs are deterministic. `Single` only.
+    Virtual,
+}
+
+/// Why `build()` refused.
+///
+/// ```
+/// let err = runtime::Runtime::builder().workers(0).build().unwrap_err();
+/// assert!(err.to_string().contains("worker count"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `workers(0)`: a pool needs at least one worker.
+    InvalidWorkers(usize),
+    /// The mode is not available in this version.
+    ModeNotAvailable(Mode),
+    /// The chosen clock does not exist in this mode.
+    ClockNotSupported {
+        /// The mode asked for.
+        mode: Mode,
+        /// The clock asked for.
+        clock: Clock,
+    },
+    /// Another setting is out of range; the message says which.
+    Invalid(String),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::InvalidWorkers(n) => {
+                write!(f, "invalid worker count {n}: a runtime needs at least 1 worker")
+            }
+            BuildError::ModeNotAvailable(m) => write!(
+                f,
+                "mode {m} is not built yet in this version of the runtime; use Mode::Single"
+            ),
+            BuildError::ClockNotSupported { mode, clock } => {
+                write!(f, "the {clock:?} clock is not supported in mode {mode}")
+            }
+            BuildError::Invalid(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// use runtime::{Clock, Mode, Runtime};
+/// let rt = Runtime::builder()
+///     .mode(Mode::Single)
+///     .clock(Clock::Real)
+///     .build()
+///     .expect("a valid configuration");
+/// assert_eq!(rt.mode(), Mode::Single);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    mode: Mode,
+    workers: Option<usize>,
+    clock: Clock,
+    io_uring: Option<bool>,
+    blocking_threads: usize,
+    blocking_keep_alive: Duration,
+}
+
+/// Environment variable that, set to `0`, makes every runtime use the plain park instead
+/// of io_uring (the same as `Builder::io_uring(false)`).
+pub const IO_URING_ENV: &str = "RUNTIME_IO_URING";
+
+impl Builder {
+    pub(crate) fn new() -> Builder {
+        Builder {
+            mode: Mode::Single,
+            workers: None,
+            clock: Clock::Real,
+            io_uring: None,
+            blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+        }
+    }
+
+    /// The engine (default `Single`).
+    ///
+    /// ```
+    /// let b = runtime::Runtime::builder().mode(runtime::Mode::Single);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn mode(mut self, mode: Mode) -> Builder {
+        self.mode = mode;
+        self
+    }
+
+    /// Worker threads or processes for the pool modes (default: the number of CPUs).
+    /// `Single` ignores it beyond validation. Zero is a [`BuildError::InvalidWorkers`].
+    ///
+    /// ```
+    /// assert!(runtime::Runtime::builder().workers(2).build().is_ok());
+    /// assert!(runtime::Runtime::builder().workers(0).build().is_err());
+    /// ```
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The clock (default `Real`).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+    /// assert_eq!(rt.clock(), runtime::Clock::Virtual);
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Builder {
+        self.clock = clock;
+        self
+    }
+
+    /// Park (and later do I/O) on io_uring when the kernel allows it (default: yes,
+    /// unless the environment variable `RUNTIME_IO_URING=0`). Where io_uring is refused,
+    /// the runtime parks on a condvar and [`Runtime::park_backend`] says why.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().io_uring(false).build().unwrap();
+    /// assert!(rt.park_backend().to_string().starts_with("plain park"));
+    /// ```
+    pub fn io_uring(mut self, enabled: bool) -> Builder {
+        self.io_uring = Some(enabled);
+        self
+    }
+
+    /// Upper bound on `spawn_blocking` threads (default 512).
+    ///
+    /// ```
+    /// assert!(runtime::Runtime::builder().max_blocking_threads(0).build().is_err());
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(runtime::Runtime::builder().blocking_keep_alive(Duration::from_secs(1)).build().is_ok());
+    /// ```
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = d;
+        self
+    }
+
+    /// Validates the settings and starts the runtime.
+    ///
+    /// ```
+    /// let err = runtime::Runtime::builder().mode(runtime::Mode::Single).workers(0).build();
+    /// assert!(matches!(err, Err(runtime::BuildError::InvalidWorkers(0))));
+    /// ```
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        if self.workers == Some(0) {
+            return Err(BuildError::InvalidWorkers(0));
+        }
+        if self.blocking_threads == 0 {
+            return Err(BuildError::Invalid(
+                "invalid max_blocking_threads 0: the blocking pool needs at least 1 thread".into(),
+            ));
+        }
+        if self.mode != Mode::Single {
+            return Err(BuildError::ModeNotAvailable(self.mode));
+        }
+        let io_uring = self
+            .io_uring
+            .unwrap_or_else(|| std::env::var(IO_URING_ENV).map(|v| v != "0").unwrap_or(true));
+        let cfg = modes::Config {
+            workers: self.workers.unwrap_or_else(|| modes::Config::default().workers),
+            clock: match self.clock {
+                Clock::Real => modes::ClockKind::Real,
+                Clock::Virtual => modes::ClockKind::Virtual,
+            },
+            io_uring,
+            blocking_threads: self.blocking_threads,
+            blocking_keep_alive: self.blocking_keep_alive,
+            label: self.mode.name(),
+        };
+        let (sched, _backend) = modes::Scheduler::single(&cfg);
+        Ok(Runtime::from_parts(self.mode, self.clock, cfg.workers, sched))
+    }
+}

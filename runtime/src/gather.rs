@@ -1,0 +1,124 @@
+//! `gather` and `try_gather`: run several futures concurrently, results in input order.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::ready_set::ReadySet;
+
+/// Runs every future concurrently inside the awaiting task and returns their outputs in
+/// input order (asyncio's `gather(*aws)`).
+///
+/// The gather owns its futures: cancelling the task that awaits it (or dropping the
+/// gather) drops every child that has not finished: the seed's "cancel the entire first
+/// group". To collect spawned tasks instead, pass their `JoinHandle`s: each output is then
+/// a `Result<T, JoinError>`, which is `return_exceptions=True`.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let out = rt.block_on(runtime::gather((1..=3).map(|i| async move {
+///     runtime::sleep(Duration::from_secs(4 - i)).await; // the last finishes first
+///     i * 10
+/// })));
+/// assert_eq!(out, vec![10, 20, 30]);
+/// ```
+pub fn gather<I>(futures: I) -> Gather<I::Item>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture,
+{
+    let futs: Vec<_> = futures.into_iter().map(|f| Box::pin(f.into_future())).collect();
+    let n = futs.len();
+    Gather {
+        set: ReadySet::new(futs),
+        out: (0..n).map(|_| None).collect(),
+    }
+}
+
+/// The future returned by [`gather`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Gather<F: IntoFuture> {
+    set: ReadySet<Pin<Box<F::IntoFuture>>>,
+    out: Vec<Option<F::Output>>,
+}
+
+impl<F: IntoFuture> Unpin for Gather<F> {}
+
+impl<F: IntoFuture> Future for Gather<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        while let Poll::Ready(next) = this.set.poll_next(cx) {
+            match next {
+                Some((idx, v)) => this.out[idx] = Some(v),
+                None => {
+                    let out = std::mem::take(&mut this.out);
+                    return Poll::Ready(out.into_iter().map(|v| v.expect("every child finished")).collect());
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// Like [`gather`] for futures that return `Result`, but fail-fast (asyncio's
+/// `return_exceptions=False`): the first `Err` is returned at once and every child still
+/// running is dropped.
+///
+/// ```
+/// async fn check(n: u32) -> Result<u32, String> {
+///     if n == 2 { Err(format!("{n} failed")) } else { Ok(n) }
+/// }
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// assert_eq!(rt.block_on(runtime::try_gather([check(1), check(3)])), Ok(vec![1, 3]));
+/// assert_eq!(rt.block_on(runtime::try_gather((1..5).map(check))), Err("2 failed".into()));
+/// ```
+pub fn try_gather<I, T, E>(futures: I) -> TryGather<I::Item, T>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture<Output = Result<T, E>>,
+{
+    let futs: Vec<_> = futures.into_iter().map(|f| Box::pin(f.into_future())).collect();
+    let n = futs.len();
+    TryGather {
+        set: ReadySet::new(futs),
+        out: (0..n).map(|_| None).collect(),
+    }
+}
+
+/// The future returned by [`try_gather`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct TryGather<F: IntoFuture, T> {
+    set: ReadySet<Pin<Box<F::IntoFuture>>>,
+    out: Vec<Option<T>>,
+}
+
+impl<F: IntoFuture, T> Unpin for TryGather<F, T> {}
+
+impl<F, T, E> Future for TryGather<F, T>
+where
+    F: IntoFuture<Output = Result<T, E>>,
+{
+    type Output = Result<Vec<T>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        while let Poll::Ready(next) = this.set.poll_next(cx) {
+            match next {
+                Some((idx, Ok(v))) => this.out[idx] = Some(v),
+                Some((_, Err(e))) => {
+                    // Drop the children still running now, not when the gather is dropped.
+                    this.set = ReadySet::new(Vec::new());
+                    return Poll::Ready(Err(e));
+                }
+                None => {
+                    let out = std::mem::take(&mut this.out);
+                    return Poll::Ready(Ok(out.into_iter().map(|v| v.expect("every child finished")).collect()));
+                }
+            }
+        }
+        Poll::Pending
+    }
+}

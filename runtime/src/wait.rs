@@ -1,0 +1,224 @@
+//! `wait` (done and pending sets) and `as_completed` (outcomes in completion order).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::ready_set::ReadySet;
+use crate::{JoinError, JoinHandle, Sleep};
+
+/// When [`wait`] returns (asyncio's `return_when`).
+///
+/// ```
+/// assert_ne!(runtime::ReturnWhen::FirstCompleted, runtime::ReturnWhen::AllCompleted);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnWhen {
+    /// As soon as any task finishes.
+    FirstCompleted,
+    /// As soon as any task finishes with a [`JoinError`] (it panicked, was cancelled, or
+    /// its worker died); if none does, when all have finished.
+    FirstException,
+    /// When every task has finished.
+    AllCompleted,
+}
+
+/// Waits for spawned tasks and returns `(done, pending)` (asyncio's `asyncio.wait`).
+///
+/// Cancels nothing: tasks in `pending` keep running. Handles in `done` have finished:
+/// awaiting them, or calling `outcome()`, gives their result at once. Order within each
+/// list is input order.
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::{sleep, ReturnWhen};
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// rt.block_on(async {
+///     let fast = runtime::spawn(async { sleep(Duration::from_secs(1)).await; 1 });
+///     let slow = runtime::spawn(async { sleep(Duration::from_secs(5)).await; 5 });
+///     let (done, pending) = runtime::wait([fast, slow], ReturnWhen::FirstCompleted).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     for t in done {
+///         assert_eq!(t.await.unwrap(), 1);
+///     }
+/// });
+/// ```
+pub fn wait<T, I>(handles: I, when: ReturnWhen) -> Wait<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    Wait {
+        set: Some(ReadySet::new(handles.into_iter().map(Finished).collect())),
+        when,
+        deadline: None,
+    }
+}
+
+/// [`wait`] with a timeout: returns when `when` is met or after `timeout`, whichever
+/// comes first (asyncio's `wait(..., timeout=...)`). Cancels nothing.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// rt.block_on(async {
+///     let t = runtime::spawn(runtime::sleep(Duration::from_secs(10)));
+///     let (done, pending) = runtime::wait_timeout(
+///         [t], runtime::ReturnWhen::AllCompleted, Duration::from_secs(1)).await;
+///     assert_eq!((done.len(), pending.len()), (0, 1));
+/// });
+/// ```
+pub fn wait_timeout<T, I>(handles: I, when: ReturnWhen, timeout: Duration) -> Wait<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    let mut w = wait(handles, when);
+    w.deadline = Some(Box::pin(crate::sleep(timeout)));
+    w
+}
+
+struct Finished<T>(JoinHandle<T>);
+
+impl<T: Send + 'static> Future for Finished<T> {
+    /// `true` if the task failed.
+    type Output = bool;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        match self.0.poll_finished(cx) {
+            Poll::Ready(()) => Poll::Ready(matches!(self.0.outcome(), Some(Err(_)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The future returned by [`wait`] and [`wait_timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait<T> {
+    set: Option<ReadySet<Finished<T>>>,
+    when: ReturnWhen,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> Unpin for Wait<T> {}
+
+impl<T: Send + 'static> Wait<T> {
+    fn split(&mut self) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>) {
+        let set = self.set.take().expect("Wait polled after completion");
+        let done: Vec<bool> = (0..set.len()).map(|i| set.is_done(i)).collect();
+        let (mut d, mut p) = (Vec::new(), Vec::new());
+        for (i, f) in set.into_inner().into_iter().enumerate() {
+            if done[i] {
+                d.push(f.0)
+            } else {
+                p.push(f.0)
+            }
+        }
+        (d, p)
+    }
+}
+
+impl<T: Send + 'static> Future for Wait<T> {
+    type Output = (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let set = this.set.as_mut().expect("Wait polled after completion");
+        loop {
+            match set.poll_next(cx) {
+                Poll::Ready(None) => return Poll::Ready(this.split()),
+                Poll::Ready(Some((_, failed))) => {
+                    let stop = match this.when {
+                        ReturnWhen::FirstCompleted => true,
+                        ReturnWhen::FirstException => failed,
+                        ReturnWhen::AllCompleted => false,
+                    };
+                    if stop || set.pending() == 0 {
+                        return Poll::Ready(this.split());
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        if let Some(d) = this.deadline.as_mut() {
+            if d.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(this.split());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// Yields each task's outcome as it finishes, fastest first (asyncio's `as_completed`).
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let order = rt.block_on(async {
+///     let tasks = [3u64, 1, 2].map(|s| runtime::spawn(async move {
+///         runtime::sleep(Duration::from_secs(s)).await;
+///         s
+///     }));
+///     let mut done = runtime::as_completed(tasks);
+///     let mut order = vec![];
+///     while let Some(out) = done.next().await {
+///         order.push(out.unwrap());
+///     }
+///     order
+/// });
+/// assert_eq!(order, vec![1, 2, 3]);
+/// ```
+pub fn as_completed<T, I>(handles: I) -> AsCompleted<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    AsCompleted {
+        set: ReadySet::new(handles.into_iter().collect()),
+    }
+}
+
+/// The stream returned by [`as_completed`]. Dropping it detaches the remaining tasks.
+pub struct AsCompleted<T> {
+    set: ReadySet<JoinHandle<T>>,
+}
+
+impl<T: Send + 'static> AsCompleted<T> {
+    /// The next outcome, or `None` when every task has been reported.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut s = runtime::as_completed([runtime::spawn(async { 1 })]);
+    ///     assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    ///     assert!(s.next().await.is_none());
+    /// });
+    /// ```
+    pub async fn next(&mut self) -> Option<Result<T, JoinError>> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Polls for the next outcome (the `Stream` protocol).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let mut s = runtime::as_completed([rt.spawn(async { 2 })]);
+    /// let out = rt.block_on(std::future::poll_fn(|cx| s.poll_next(cx)));
+    /// assert_eq!(out.unwrap().unwrap(), 2);
+    /// ```
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.set.poll_next(cx).map(|o| o.map(|(_, out)| out))
+    }
+
+    /// How many tasks have not been reported yet.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let s = runtime::as_completed([rt.spawn(async {})]);
+    /// assert_eq!(s.remaining(), 1);
+    /// ```
+    pub fn remaining(&self) -> usize {
+        self.set.pending()
+    }
+}
