@@ -25,6 +25,10 @@ pub struct Config {
     pub blocking_threads: usize,
     /// How long an idle blocking-pool thread waits for work before it exits.
     pub blocking_keep_alive: Duration,
+    /// Pin worker i to core i (pool modes).
+    pub pin_workers: bool,
+    /// Report polls longer than this (pool modes); `None` turns the detector off.
+    pub long_poll_threshold: Option<Duration>,
     /// The mode's name, as the `runtime` crate calls it (reported by
     /// `Scheduler::label`).
     pub label: &'static str,
@@ -38,6 +42,8 @@ impl Default for Config {
             io_uring: true,
             blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
+            pin_workers: false,
+            long_poll_threshold: Some(Duration::from_millis(100)),
             label: "single",
         }
     }

@@ -25,14 +25,20 @@ mod callback;
 mod config;
 pub mod context;
 pub mod gil;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_tests;
+mod metrics;
 mod park;
 mod sched;
 mod single;
 mod task;
+mod threads;
 mod time;
 
 pub use callback::CallbackHandle;
 pub use config::Config;
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;
 pub use sched::Scheduler;
 pub use task::{JoinError, JoinHandle, TaskId, TaskRef, TaskState};

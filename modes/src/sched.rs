@@ -9,9 +9,11 @@ use async_task::Runnable;
 
 use crate::blocking::Pool;
 use crate::callback::{Callback, CallbackHandle};
+use crate::metrics::RuntimeMetrics;
 use crate::park::ParkBackend;
 use crate::single::{self, Ready};
 use crate::task::{self, JoinError, JoinHandle, Meta, Registry, TaskRef};
+use crate::threads;
 use crate::time::{ClockKind, TimeDriver, TimerEntry};
 use crate::Config;
 
@@ -29,6 +31,7 @@ pub struct Scheduler(pub(crate) Engine);
 #[derive(Clone)]
 pub(crate) enum Engine {
     Single(Arc<single::Shared>),
+    Threads(Arc<threads::Shared>),
     /// The blocking pool: only ever the scheduler of `spawn_blocking` tasks.
     Blocking(Arc<Pool>),
 }
@@ -41,12 +44,49 @@ impl Scheduler {
         (Scheduler(Engine::Single(shared)), backend)
     }
 
+    /// Builds a `Threads` pool and starts its workers.
+    ///
+    /// ```
+    /// let cfg = modes::Config { workers: 2, ..Default::default() };
+    /// let (sched, _) = modes::Scheduler::threads(&cfg).unwrap();
+    /// let h = sched.spawn(async { std::thread::current().name().map(String::from) });
+    /// assert!(sched.block_on(h).unwrap().unwrap().starts_with("runtime-worker-"));
+    /// sched.shutdown();
+    /// ```
+    pub fn threads(cfg: &Config) -> Result<(Scheduler, ParkBackend), String> {
+        let shared = threads::Shared::start(cfg)?;
+        let backend = shared.backend.clone();
+        Ok((Scheduler(Engine::Threads(shared)), backend))
+    }
+
     /// Schedules a task that was woken (async-task's schedule function).
-    pub(crate) fn schedule(r: Runnable<Meta>, _yielded: bool) {
+    ///
+    /// The engine is borrowed from the task's own metadata. On the local path only its
+    /// address is used (the task is pushed onto this thread's own queue); a remote push
+    /// clones the engine first, because once pushed the task may run and be freed on
+    /// another thread.
+    pub(crate) fn schedule(r: Runnable<Meta>, yielded: bool) {
         match &r.metadata().scheduler.0 {
             Engine::Single(s) => {
-                let s = s.clone();
-                s.push(Ready::Task(r));
+                let id = Arc::as_ptr(s) as usize;
+                if let Err(item) = single::push_local(id, Ready::Task(r)) {
+                    let Ready::Task(r) = item else { unreachable!() };
+                    let Engine::Single(s) = &r.metadata().scheduler.0 else {
+                        unreachable!()
+                    };
+                    let s = s.clone();
+                    s.push_remote(Ready::Task(r));
+                }
+            }
+            Engine::Threads(s) => {
+                let id = Arc::as_ptr(s) as usize;
+                if let Err(r) = threads::push_local(id, r, yielded) {
+                    let Engine::Threads(s) = &r.metadata().scheduler.0 else {
+                        unreachable!()
+                    };
+                    let s = s.clone();
+                    s.push_remote(r);
+                }
             }
             Engine::Blocking(p) => {
                 let p = p.clone();
@@ -57,14 +97,16 @@ impl Scheduler {
 
     /// Wakes the loop if it is parked (it re-checks its queues and timers).
     pub(crate) fn unpark(&self) {
-        if let Engine::Single(s) = &self.0 {
-            s.unparker.unpark();
+        match &self.0 {
+            Engine::Single(s) => s.unparker.unpark(),
+            Engine::Threads(_) | Engine::Blocking(_) => {}
         }
     }
 
     pub(crate) fn registry(&self) -> &Registry {
         match &self.0 {
             Engine::Single(s) => &s.registry,
+            Engine::Threads(s) => &s.registry,
             Engine::Blocking(p) => &p.registry,
         }
     }
@@ -72,6 +114,7 @@ impl Scheduler {
     pub(crate) fn time_driver(&self) -> &Arc<TimeDriver> {
         match &self.0 {
             Engine::Single(s) => &s.time,
+            Engine::Threads(s) => threads::current_driver(s),
             Engine::Blocking(_) => unreachable!("blocking threads enter their owner's context"),
         }
     }
@@ -124,6 +167,7 @@ impl Scheduler {
     {
         match &self.0 {
             Engine::Single(s) => s.blocking.spawn(self.clone(), f, Location::caller()),
+            Engine::Threads(s) => s.blocking.spawn(self.clone(), f, Location::caller()),
             Engine::Blocking(p) => p.spawn(self.clone(), f, Location::caller()),
         }
     }
@@ -140,6 +184,7 @@ impl Scheduler {
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         match &self.0 {
             Engine::Single(s) => s.block_on(self.clone(), fut),
+            Engine::Threads(s) => s.block_on(self.clone(), fut),
             Engine::Blocking(_) => unreachable!("the blocking pool is never a runtime"),
         }
     }
@@ -150,7 +195,11 @@ impl Scheduler {
     ) -> Result<T, JoinError> {
         match &self.0 {
             Engine::Single(s) => s.block_on_join(self.clone(), handle),
-            Engine::Blocking(_) => {
+            Engine::Threads(s) if threads::is_worker_of(s) => Err(JoinError::failed(
+                handle.id(),
+                "join() called on a worker thread would block it; await the handle instead",
+            )),
+            Engine::Threads(_) | Engine::Blocking(_) => {
                 let waiter = Arc::new(single::ThreadWake(std::thread::current()));
                 let waker = std::task::Waker::from(waiter);
                 let mut cx = std::task::Context::from_waker(&waker);
@@ -179,6 +228,7 @@ impl Scheduler {
     pub fn run_forever(&self) -> bool {
         match &self.0 {
             Engine::Single(s) => s.run_forever(self.clone()),
+            Engine::Threads(s) => s.run_forever(),
             Engine::Blocking(_) => false,
         }
     }
@@ -192,8 +242,10 @@ impl Scheduler {
     /// assert!(sched.run_forever());
     /// ```
     pub fn stop(&self) {
-        if let Engine::Single(s) = &self.0 {
-            s.stop()
+        match &self.0 {
+            Engine::Single(s) => s.stop(),
+            Engine::Threads(s) => s.stop(),
+            Engine::Blocking(_) => {}
         }
     }
 
@@ -210,6 +262,10 @@ impl Scheduler {
         let cb = Callback::new(f);
         match &self.0 {
             Engine::Single(s) => s.push(Ready::Call(cb.clone())),
+            Engine::Threads(_) => {
+                let c = cb.clone();
+                self.spawn_named("call_soon", async move { c.run() });
+            }
             Engine::Blocking(_) => unreachable!("the blocking pool has no loop"),
         }
         CallbackHandle::new(cb, None)
@@ -285,6 +341,11 @@ impl Scheduler {
                 v.extend(s.blocking.registry.snapshot());
                 v
             }
+            Engine::Threads(s) => {
+                let mut v = s.registry.snapshot();
+                v.extend(s.blocking.registry.snapshot());
+                v
+            }
             Engine::Blocking(p) => p.registry.snapshot(),
         }
     }
@@ -299,6 +360,7 @@ impl Scheduler {
     pub fn park_backend(&self) -> ParkBackend {
         match &self.0 {
             Engine::Single(s) => s.backend.clone(),
+            Engine::Threads(s) => s.backend.clone(),
             Engine::Blocking(_) => ParkBackend::Plain {
                 reason: "blocking pool".into(),
             },
@@ -314,6 +376,7 @@ impl Scheduler {
     pub fn label(&self) -> &'static str {
         match &self.0 {
             Engine::Single(s) => s.label,
+            Engine::Threads(s) => s.label,
             Engine::Blocking(_) => "blocking",
         }
     }
@@ -329,6 +392,7 @@ impl Scheduler {
     pub fn in_loop_thread(&self) -> bool {
         match &self.0 {
             Engine::Single(s) => s.is_loop_thread(),
+            Engine::Threads(s) => threads::is_worker_of(s),
             Engine::Blocking(_) => false,
         }
     }
@@ -344,9 +408,71 @@ impl Scheduler {
     /// assert!(h.join().unwrap_err().is_cancelled());
     /// ```
     pub fn shutdown(&self) {
+        self.shutdown_timeout(Duration::from_secs(10));
+    }
+
+    /// Like [`shutdown`](Scheduler::shutdown), but in a pool waits at most `timeout` for
+    /// workers busy in a long poll; returns how many tasks were left behind (and reports
+    /// them on stderr).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::threads(&modes::Config { workers: 2, ..Default::default() }).unwrap();
+    /// let _h = sched.spawn(std::future::pending::<()>());
+    /// assert_eq!(sched.shutdown_timeout(Duration::from_secs(5)), 0);
+    /// ```
+    pub fn shutdown_timeout(&self, timeout: Duration) -> usize {
         match &self.0 {
-            Engine::Single(s) => s.shutdown(self.clone()),
-            Engine::Blocking(p) => p.shutdown(),
+            Engine::Single(s) => {
+                s.shutdown(self.clone());
+                0
+            }
+            Engine::Threads(s) => s.shutdown(timeout),
+            Engine::Blocking(p) => {
+                p.shutdown();
+                0
+            }
+        }
+    }
+
+    /// A snapshot of the runtime's metrics: per-worker polls, steals, parks, wakes from
+    /// other threads, queue depths and busy time.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::threads(&modes::Config { workers: 2, ..Default::default() }).unwrap();
+    /// sched.block_on(sched.spawn(async {})).unwrap();
+    /// assert_eq!(sched.metrics().workers.len(), 2);
+    /// sched.shutdown();
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        match &self.0 {
+            Engine::Single(s) => RuntimeMetrics {
+                workers: vec![s.stats.snapshot(0)],
+                injector_depth: s.injector_len(),
+                live_tasks: s.registry.len() + s.blocking.registry.len(),
+                blocking_in_flight: s
+                    .blocking
+                    .in_flight
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            },
+            Engine::Threads(s) => RuntimeMetrics {
+                workers: s
+                    .stats
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| w.snapshot(i))
+                    .collect(),
+                injector_depth: s.injector.len(),
+                live_tasks: s.registry.len() + s.blocking.registry.len(),
+                blocking_in_flight: s
+                    .blocking
+                    .in_flight
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            },
+            Engine::Blocking(p) => RuntimeMetrics {
+                live_tasks: p.registry.len(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -355,6 +481,7 @@ impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Engine::Single(_) => f.write_str("Scheduler(Single)"),
+            Engine::Threads(s) => write!(f, "Scheduler(Threads x{})", s.num_workers()),
             Engine::Blocking(_) => f.write_str("Scheduler(Blocking)"),
         }
     }

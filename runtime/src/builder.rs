@@ -64,7 +64,9 @@ impl std::str::FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown mode {s:?}: expected single, threads, processes or gil"))
+            .ok_or_else(|| {
+                format!("unknown mode {s:?}: expected single, threads, processes or gil")
+            })
     }
 }
 
@@ -100,6 +102,9 @@ pub enum BuildError {
     InvalidWorkers(usize),
     /// The mode is not available in this version.
     ModeNotAvailable(Mode),
+    /// The operating system refused a resource the runtime needs (a thread); the message
+    /// says which.
+    Os(String),
     /// The chosen clock does not exist in this mode.
     ClockNotSupported {
         /// The mode asked for.
@@ -115,7 +120,10 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::InvalidWorkers(n) => {
-                write!(f, "invalid worker count {n}: a runtime needs at least 1 worker")
+                write!(
+                    f,
+                    "invalid worker count {n}: a runtime needs at least 1 worker"
+                )
             }
             BuildError::ModeNotAvailable(m) => write!(
                 f,
@@ -124,7 +132,7 @@ impl fmt::Display for BuildError {
             BuildError::ClockNotSupported { mode, clock } => {
                 write!(f, "the {clock:?} clock is not supported in mode {mode}")
             }
-            BuildError::Invalid(msg) => f.write_str(msg),
+            BuildError::Invalid(msg) | BuildError::Os(msg) => f.write_str(msg),
         }
     }
 }
@@ -150,6 +158,8 @@ pub struct Builder {
     io_uring: Option<bool>,
     blocking_threads: usize,
     blocking_keep_alive: Duration,
+    pin_workers: bool,
+    long_poll: Option<Duration>,
 }
 
 /// Environment variable that, set to `0`, makes every runtime use the plain park instead
@@ -165,6 +175,8 @@ impl Builder {
             io_uring: None,
             blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
+            pin_workers: false,
+            long_poll: Some(Duration::from_millis(100)),
         }
     }
 
@@ -236,6 +248,35 @@ impl Builder {
         self
     }
 
+    /// Pins worker i to core i (pool modes), for steadier switch-cost measurements.
+    /// Default off. Has no effect in `Single`.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Threads).workers(2)
+    ///     .pin_workers(true).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn pin_workers(mut self, pin: bool) -> Builder {
+        self.pin_workers = pin;
+        self
+    }
+
+    /// Reports any poll that runs longer than `threshold` without yielding, with the
+    /// task's name and where it was spawned (default 100 ms, asyncio's
+    /// `slow_callback_duration`); `None` turns the detector off. Pool modes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Threads).workers(1)
+    ///     .long_poll_threshold(Some(Duration::from_millis(20))).build().unwrap();
+    /// rt.block_on(rt.spawn_named("hog", async { std::thread::sleep(Duration::from_millis(100)) })).unwrap();
+    /// assert!(rt.metrics().workers[0].long_polls >= 1);
+    /// ```
+    pub fn long_poll_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.long_poll = threshold;
+        self
+    }
+
     /// Validates the settings and starts the runtime.
     ///
     /// ```
@@ -251,14 +292,29 @@ impl Builder {
                 "invalid max_blocking_threads 0: the blocking pool needs at least 1 thread".into(),
             ));
         }
-        if self.mode != Mode::Single {
+        if matches!(self.mode, Mode::Processes | Mode::Gil) {
             return Err(BuildError::ModeNotAvailable(self.mode));
         }
-        let io_uring = self
-            .io_uring
-            .unwrap_or_else(|| std::env::var(IO_URING_ENV).map(|v| v != "0").unwrap_or(true));
+        if self.mode != Mode::Single && self.clock == Clock::Virtual {
+            return Err(BuildError::ClockNotSupported {
+                mode: self.mode,
+                clock: self.clock,
+            });
+        }
+        if self.long_poll.is_some_and(|d| d.is_zero()) {
+            return Err(BuildError::Invalid(
+                "invalid long_poll_threshold 0: use None to turn the detector off".into(),
+            ));
+        }
+        let io_uring = self.io_uring.unwrap_or_else(|| {
+            std::env::var(IO_URING_ENV)
+                .map(|v| v != "0")
+                .unwrap_or(true)
+        });
         let cfg = modes::Config {
-            workers: self.workers.unwrap_or_else(|| modes::Config::default().workers),
+            workers: self
+                .workers
+                .unwrap_or_else(|| modes::Config::default().workers),
             clock: match self.clock {
                 Clock::Real => modes::ClockKind::Real,
                 Clock::Virtual => modes::ClockKind::Virtual,
@@ -266,9 +322,19 @@ impl Builder {
             io_uring,
             blocking_threads: self.blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
+            pin_workers: self.pin_workers,
+            long_poll_threshold: self.long_poll,
             label: self.mode.name(),
         };
-        let (sched, _backend) = modes::Scheduler::single(&cfg);
-        Ok(Runtime::from_parts(self.mode, self.clock, cfg.workers, sched))
+        let sched = match self.mode {
+            Mode::Single => modes::Scheduler::single(&cfg).0,
+            _ => modes::Scheduler::threads(&cfg).map_err(BuildError::Os)?.0,
+        };
+        Ok(Runtime::from_parts(
+            self.mode,
+            self.clock,
+            cfg.workers,
+            sched,
+        ))
     }
 }

@@ -28,7 +28,10 @@ where
     I: IntoIterator,
     I::Item: IntoFuture,
 {
-    let futs: Vec<_> = futures.into_iter().map(|f| Box::pin(f.into_future())).collect();
+    let futs: Vec<_> = futures
+        .into_iter()
+        .map(|f| Box::pin(f.into_future()))
+        .collect();
     let n = futs.len();
     Gather {
         set: ReadySet::new(futs),
@@ -55,7 +58,11 @@ impl<F: IntoFuture> Future for Gather<F> {
                 Some((idx, v)) => this.out[idx] = Some(v),
                 None => {
                     let out = std::mem::take(&mut this.out);
-                    return Poll::Ready(out.into_iter().map(|v| v.expect("every child finished")).collect());
+                    return Poll::Ready(
+                        out.into_iter()
+                            .map(|v| v.expect("every child finished"))
+                            .collect(),
+                    );
                 }
             }
         }
@@ -80,7 +87,10 @@ where
     I: IntoIterator,
     I::Item: IntoFuture<Output = Result<T, E>>,
 {
-    let futs: Vec<_> = futures.into_iter().map(|f| Box::pin(f.into_future())).collect();
+    let futs: Vec<_> = futures
+        .into_iter()
+        .map(|f| Box::pin(f.into_future()))
+        .collect();
     let n = futs.len();
     TryGather {
         set: ReadySet::new(futs),
@@ -115,7 +125,10 @@ where
                 }
                 None => {
                     let out = std::mem::take(&mut this.out);
-                    return Poll::Ready(Ok(out.into_iter().map(|v| v.expect("every child finished")).collect()));
+                    return Poll::Ready(Ok(out
+                        .into_iter()
+                        .map(|v| v.expect("every child finished"))
+                        .collect()));
                 }
             }
         }

@@ -136,7 +136,11 @@ impl Handle {
     /// rt.call_later(Duration::from_secs(2), move || h.stop());
     /// rt.run_forever();
     /// ```
-    pub fn call_later<F: FnOnce() + Send + 'static>(&self, delay: Duration, f: F) -> CallbackHandle {
+    pub fn call_later<F: FnOnce() + Send + 'static>(
+        &self,
+        delay: Duration,
+        f: F,
+    ) -> CallbackHandle {
         self.sched.call_later(delay, Box::new(f))
     }
 

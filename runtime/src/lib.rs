@@ -99,8 +99,8 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
 
 pub use modes::{
-    sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, Sleep, TaskId,
-    TaskRef, TaskState,
+    sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, RuntimeMetrics, Sleep,
+    TaskId, TaskRef, TaskState, WorkerMetrics,
 };
 
 use std::future::Future;

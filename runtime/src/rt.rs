@@ -40,7 +40,12 @@ impl Runtime {
         Builder::new()
     }
 
-    pub(crate) fn from_parts(mode: Mode, clock: Clock, workers: usize, sched: modes::Scheduler) -> Runtime {
+    pub(crate) fn from_parts(
+        mode: Mode,
+        clock: Clock,
+        workers: usize,
+        sched: modes::Scheduler,
+    ) -> Runtime {
         Runtime {
             handle: Handle { sched, mode },
             clock,
@@ -191,7 +196,11 @@ impl Runtime {
     /// assert!(cb.when().is_some());
     /// rt.run_forever();
     /// ```
-    pub fn call_later<F: FnOnce() + Send + 'static>(&self, delay: Duration, f: F) -> CallbackHandle {
+    pub fn call_later<F: FnOnce() + Send + 'static>(
+        &self,
+        delay: Duration,
+        f: F,
+    ) -> CallbackHandle {
         self.handle.call_later(delay, f)
     }
 
@@ -253,6 +262,37 @@ impl Runtime {
     /// ```
     pub fn park_backend(&self) -> ParkBackend {
         self.handle.sched.park_backend()
+    }
+}
+
+impl Runtime {
+    /// Per-worker counters, always on: polls, steals, parks, wakes from other threads,
+    /// queue depths, busy time, long polls; plus live tasks and blocking jobs.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Threads).workers(2).build().unwrap();
+    /// rt.block_on(async { for _ in 0..100 { runtime::spawn(async {}).await.unwrap(); } });
+    /// let m = rt.metrics();
+    /// assert_eq!(m.workers.len(), 2);
+    /// println!("{m:#?}");
+    /// ```
+    pub fn metrics(&self) -> modes::RuntimeMetrics {
+        self.handle.sched.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for workers stuck in a long poll; returns how
+    /// many tasks were left behind (also reported on stderr). Dropping the runtime does
+    /// the same with a 10 s deadline. Blocking jobs already running are never waited for.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Threads).workers(2).build().unwrap();
+    /// rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(rt.shutdown_timeout(Duration::from_secs(1)), 0);
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) -> usize {
+        let left = self.handle.sched.shutdown_timeout(timeout);
+        left
     }
 }
 

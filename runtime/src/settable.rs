@@ -25,7 +25,12 @@ pub fn settable<T>() -> (Setter<T>, Settable<T>) {
             cancelled: false,
         }),
     });
-    (Setter { inner: inner.clone() }, Settable { inner })
+    (
+        Setter {
+            inner: inner.clone(),
+        },
+        Settable { inner },
+    )
 }
 
 struct Inner<T> {

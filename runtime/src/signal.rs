@@ -46,7 +46,8 @@ fn install() -> Result<(), String> {
                 }
                 if n > 0 {
                     GENERATION.fetch_add(1, Ordering::AcqRel);
-                    let waiters = std::mem::take(&mut *WAITERS.lock().unwrap_or_else(|e| e.into_inner()));
+                    let waiters =
+                        std::mem::take(&mut *WAITERS.lock().unwrap_or_else(|e| e.into_inner()));
                     for w in waiters {
                         w.wake();
                     }

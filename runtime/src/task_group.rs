@@ -198,14 +198,21 @@ where
             if self.shared.failed.load(Ordering::Acquire) {
                 r.cancel();
             } else {
-                self.shared.refs.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                self.shared
+                    .refs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(r);
                 // A failure may have happened between the check and the push.
                 if self.shared.failed.load(Ordering::Acquire) {
                     handle.cancel();
                 }
             }
         }
-        self.handles.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
     }
 
     /// Waits for every task; returns all values in spawn order, or every failure.

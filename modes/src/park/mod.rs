@@ -15,12 +15,14 @@
 //! 3. The caller re-checks its queues after every `park` returns: `park` may return
 //!    spuriously, never late.
 
-mod plain;
+pub(crate) mod plain;
 mod uring;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::loom::{AtomicUsize, Condvar, Mutex};
 
 pub(crate) const EMPTY: usize = 0;
 pub(crate) const PARKED: usize = 1;
@@ -61,7 +63,7 @@ pub(crate) struct Inner {
 
 /// Wakes a parked loop; cheap to clone, usable from any thread.
 #[derive(Clone)]
-pub(crate) struct Unparker(Arc<Inner>);
+pub(crate) struct Unparker(pub(crate) Arc<Inner>);
 
 impl Unparker {
     pub(crate) fn unpark(&self) {
@@ -120,7 +122,7 @@ impl Parker {
 }
 
 impl Inner {
-    fn new(signal: Signal) -> Arc<Inner> {
+    pub(crate) fn new(signal: Signal) -> Arc<Inner> {
         Arc::new(Inner {
             state: AtomicUsize::new(EMPTY),
             signal,
@@ -129,7 +131,7 @@ impl Inner {
 
     /// Step 2 of the protocol: `true` if the caller must block, `false` if a notification
     /// was pending (and is now consumed).
-    fn begin_park(&self) -> bool {
+    pub(crate) fn begin_park(&self) -> bool {
         if self
             .state
             .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
@@ -149,7 +151,7 @@ impl Inner {
         }
     }
 
-    fn end_park(&self) {
+    pub(crate) fn end_park(&self) {
         self.state.swap(EMPTY, Ordering::SeqCst);
     }
 }

@@ -1,9 +1,10 @@
 //! The plain park: a mutex and a condvar (used where io_uring is refused or disabled).
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Inner, Signal, NOTIFIED};
+use crate::loom::{Condvar, Mutex};
 
 pub(crate) struct PlainParker {
     inner: Arc<Inner>,

@@ -22,6 +22,8 @@ pub(crate) struct Core {
     queue: RefCell<VecDeque<Ready>>,
     parker: RefCell<Parker>,
     pub(super) fired: Cell<Vec<TimerEntry>>,
+    pub(super) polls: Cell<u64>,
+    pub(super) parks: Cell<u64>,
 }
 
 impl Core {
@@ -31,6 +33,8 @@ impl Core {
             queue: RefCell::new(VecDeque::with_capacity(256)),
             parker: RefCell::new(parker),
             fired: Cell::new(Vec::new()),
+            polls: Cell::new(0),
+            parks: Cell::new(0),
         }
     }
 
@@ -74,7 +78,7 @@ impl Drop for LocalGuard {
 }
 
 /// Pushes `item` on this thread's running core if it belongs to loop `shared_id`.
-pub(super) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
+pub(crate) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
     LOCAL.with(|l| {
         let p = l.get();
         // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on

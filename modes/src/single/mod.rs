@@ -24,7 +24,7 @@
 
 mod core;
 
-pub(crate) use self::core::Core;
+pub(crate) use self::core::{push_local, Core};
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -81,6 +81,7 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     pub(crate) backend: ParkBackend,
     pub(crate) label: &'static str,
+    pub(crate) stats: crate::metrics::WorkerStats,
 }
 
 struct CoreSlot {
@@ -111,6 +112,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             backend,
             label: cfg.label,
+            stats: Default::default(),
         })
     }
 
@@ -130,6 +132,10 @@ impl Shared {
         self.injected.store(true, Ordering::Release);
         drop(q);
         self.unparker.unpark();
+    }
+
+    pub(crate) fn injector_len(&self) -> usize {
+        lock(&self.injector).len()
     }
 
     /// Queues `item` on this thread's core if it is this loop's, else remotely.
@@ -282,6 +288,7 @@ impl Shared {
                 None => break,
             }
         }
+        core.polls.set(core.polls.get() + n as u64);
         n
     }
 
@@ -309,6 +316,10 @@ impl Shared {
                 None => None,
             },
         };
+        core.parks.set(core.parks.get() + 1);
+        let ord = std::sync::atomic::Ordering::Relaxed;
+        self.stats.polls.store(core.polls.get(), ord);
+        self.stats.parks.store(core.parks.get(), ord);
         core.park(timeout);
     }
 

@@ -12,12 +12,10 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use super::error::JoinError;
 use super::meta::Meta;
-use super::state::POLLING;
 use crate::context;
 
 pub(crate) struct Harness<'a, F: Future>
@@ -87,7 +85,7 @@ where
         let meta = this.meta;
         // SAFETY: see above; `this` came from a pinned reference and `fut` is not moved.
         let mut fut = unsafe { Pin::new_unchecked(&mut this.fut) };
-        let flags = meta.flags.load(Ordering::Acquire);
+        let flags = meta.flags.load();
         let outcome = if flags & super::state::CANCEL != 0 {
             drop_in_place_guarded(fut.as_mut());
             Err(JoinError::cancelled(meta.id))
@@ -96,10 +94,10 @@ where
                 // async-task never polls a completed future; stay pending if it ever did.
                 return Poll::Pending;
             };
-            meta.flags.fetch_or(POLLING, Ordering::Relaxed);
+            meta.flags.set_polling(true);
             let _task = context::enter_task(meta);
             let res = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
-            meta.flags.fetch_and(!POLLING, Ordering::Relaxed);
+            meta.flags.set_polling(false);
             match res {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(v)) => {

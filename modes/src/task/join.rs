@@ -109,7 +109,6 @@ impl<T> JoinHandle<T> {
             .waker_of(meta)
             .map(|waker| TaskRef::new(waker, self.meta))
     }
-
 }
 
 impl<T: Send + 'static> JoinHandle<T> {
@@ -200,7 +199,11 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// # sched.shutdown();
     /// ```
     pub fn outcome(&mut self) -> Option<&Result<T, JoinError>> {
-        self.slot.get_mut().unwrap_or_else(|e| e.into_inner()).out.as_ref()
+        self.slot
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .out
+            .as_ref()
     }
 
     fn lock_slot(&self) -> MutexGuard<'_, Slot<T>> {

@@ -2,10 +2,9 @@
 
 use std::any::Any;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::state::{TaskState, CALLBACKS, CANCEL, DONE};
+use super::state::{TaskFlags, TaskState};
 use crate::sched::Scheduler;
 
 /// A task's id: unique for the life of the process, never reused.
@@ -38,10 +37,9 @@ pub struct Meta {
     pub(crate) id: TaskId,
     pub(crate) name: Option<Box<str>>,
     pub(crate) spawned_at: &'static Location<'static>,
-    pub(crate) flags: AtomicU8,
+    pub(crate) flags: TaskFlags,
     /// Index in the scheduler's registry; written once before the task first runs.
     pub(crate) slot: AtomicUsize,
-    pub(crate) callbacks: Mutex<Vec<Callback>>,
     pub(crate) scheduler: Scheduler,
 }
 
@@ -55,47 +53,31 @@ impl Meta {
             id: TaskId::next(),
             name,
             spawned_at,
-            flags: AtomicU8::new(0),
+            flags: TaskFlags::new(),
             slot: AtomicUsize::new(usize::MAX),
-            callbacks: Mutex::new(Vec::new()),
             scheduler,
         }
     }
 
-    /// Sets the cancel bit. Returns `true` if the task was not yet done, so a wake is needed.
+    /// Sets the cancel bit. Returns `true` if the task was not yet done or cancelling, so
+    /// a wake is needed.
     pub(crate) fn request_cancel(&self) -> bool {
-        let prev = self.flags.fetch_or(CANCEL, Ordering::AcqRel);
-        prev & (DONE | CANCEL) == 0
+        self.flags.request_cancel()
     }
 
     pub(crate) fn is_done(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & DONE != 0
+        self.flags.is_done()
     }
 
     pub(crate) fn state(&self) -> TaskState {
-        TaskState::from_flags(self.flags.load(Ordering::Acquire))
+        self.flags.state()
     }
 
-    /// Registers `cb`. Returns it back if the task is already done (the caller runs it).
     pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
-        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
-        list.push(cb);
-        let prev = self.flags.fetch_or(CALLBACKS, Ordering::AcqRel);
-        if prev & DONE != 0 {
-            // The harness may have already taken the list; either way this one is ours.
-            list.pop()
-        } else {
-            None
-        }
+        self.flags.push_callback(cb)
     }
 
-    /// Marks the task done and takes the callbacks registered so far.
     pub(crate) fn mark_done(&self) -> Vec<Callback> {
-        let prev = self.flags.fetch_or(DONE, Ordering::AcqRel);
-        if prev & CALLBACKS == 0 {
-            return Vec::new();
-        }
-        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *list)
+        self.flags.mark_done()
     }
 }

@@ -13,7 +13,7 @@ mod harness;
 mod join;
 mod meta;
 mod registry;
-mod state;
+pub(crate) mod state;
 
 pub use error::JoinError;
 pub use join::JoinHandle;

@@ -1,4 +1,5 @@
-//! The flags of a task's [`Meta`](super::Meta), one rule per bit.
+//! The flags of a task's [`Meta`](super::Meta), one rule per bit, and the protocol that
+//! uses them ([`TaskFlags`]).
 //!
 //! They live in one `AtomicU8` next to the task's id and name. async-task owns the
 //! scheduling state (scheduled, running, completed, closed, reference count); these bits
@@ -44,5 +45,83 @@ impl TaskState {
         } else {
             TaskState::Pending
         }
+    }
+}
+
+use std::any::Any;
+use std::sync::atomic::Ordering;
+
+use crate::loom::{AtomicU8, Mutex};
+
+type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
+
+/// The runtime's per-task flags and done-callbacks.
+///
+/// Protocol:
+/// 1. `request_cancel` sets CANCEL (anyone, any time); the harness reads it before polls.
+/// 2. `mark_done` (the harness, once) sets DONE and, only if CALLBACKS was set, takes the
+///    callback list under its lock.
+/// 3. `push_callback` pushes under the lock, then sets CALLBACKS; if DONE was already set
+///    it pops its own callback back and runs it itself. Whichever of 2 and 3 sets its bit
+///    second sees the other's: every callback runs exactly once, either by the harness or
+///    by the adder.
+pub(crate) struct TaskFlags {
+    bits: AtomicU8,
+    callbacks: Mutex<Vec<Callback>>,
+}
+
+impl TaskFlags {
+    pub(crate) fn new() -> TaskFlags {
+        TaskFlags {
+            bits: AtomicU8::new(0),
+            callbacks: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn load(&self) -> u8 {
+        self.bits.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_polling(&self, on: bool) {
+        if on {
+            self.bits.fetch_or(POLLING, Ordering::Relaxed);
+        } else {
+            self.bits.fetch_and(!POLLING, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn request_cancel(&self) -> bool {
+        let prev = self.bits.fetch_or(CANCEL, Ordering::AcqRel);
+        prev & (DONE | CANCEL) == 0
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.load() & DONE != 0
+    }
+
+    pub(crate) fn state(&self) -> TaskState {
+        TaskState::from_flags(self.load())
+    }
+
+    /// Rule 3. Returns `cb` back if the task is already done (the caller runs it).
+    pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
+        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        list.push(cb);
+        let prev = self.bits.fetch_or(CALLBACKS, Ordering::AcqRel);
+        if prev & DONE != 0 {
+            list.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Rule 2. Marks the task done and takes the callbacks registered so far.
+    pub(crate) fn mark_done(&self) -> Vec<Callback> {
+        let prev = self.bits.fetch_or(DONE, Ordering::AcqRel);
+        if prev & CALLBACKS == 0 {
+            return Vec::new();
+        }
+        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *list)
     }
 }

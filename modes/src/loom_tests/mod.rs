@@ -1,0 +1,10 @@
+//! Model checks of the concurrent core, run with
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p modes --release --lib loom_tests`.
+//!
+//! Each file checks one protocol exhaustively over thread interleavings: the task flags
+//! (wake during poll is async-task's; ours are cancel vs completion and done-callback vs
+//! completion), the park/unpark state machine, and the idle-worker wake rule.
+
+mod flags;
+mod idle;
+mod park;

@@ -1,0 +1,76 @@
+//! Runtime metrics, always on: each worker keeps plain counters and publishes them to
+//! these atomics at park time and every maintenance tick, so reading them costs the
+//! workers nothing on the hot path.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A worker's published counters (relaxed atomics, written by the worker only).
+#[derive(Default)]
+pub(crate) struct WorkerStats {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) remote_wakes: AtomicU64,
+    pub(crate) busy_ns: AtomicU64,
+    pub(crate) local_depth: AtomicU64,
+    pub(crate) long_polls: AtomicU64,
+}
+
+impl WorkerStats {
+    pub(crate) fn snapshot(&self, index: usize) -> WorkerMetrics {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        WorkerMetrics {
+            index,
+            polls: l(&self.polls),
+            steals: l(&self.steals),
+            parks: l(&self.parks),
+            remote_wakes: l(&self.remote_wakes),
+            busy: Duration::from_nanos(l(&self.busy_ns)),
+            local_queue_depth: l(&self.local_depth) as usize,
+            long_polls: l(&self.long_polls),
+        }
+    }
+}
+
+/// One worker's counters since the runtime started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerMetrics {
+    /// The worker's index (0 in `Single`).
+    pub index: usize,
+    /// Task polls.
+    pub polls: u64,
+    /// Successful steals from other workers' queues (each moves a batch).
+    pub steals: u64,
+    /// Times the worker parked because it found no work.
+    pub parks: u64,
+    /// Times another thread woke it from park (a cross-core wake).
+    pub remote_wakes: u64,
+    /// Time spent not parked.
+    pub busy: Duration,
+    /// Tasks in its local queue at the last publication.
+    pub local_queue_depth: usize,
+    /// Polls reported by the long-poll detector.
+    pub long_polls: u64,
+}
+
+/// A snapshot of a runtime's metrics (`Runtime::metrics`).
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// sched.block_on(async {});
+/// let m = sched.metrics();
+/// assert_eq!(m.workers.len(), 1);
+/// assert_eq!(m.live_tasks, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeMetrics {
+    /// Per-worker counters (one entry in `Single`).
+    pub workers: Vec<WorkerMetrics>,
+    /// Tasks waiting in the shared injector queue.
+    pub injector_depth: usize,
+    /// Live tasks (spawned, not finished), blocking jobs included.
+    pub live_tasks: usize,
+    /// Blocking jobs queued or running.
+    pub blocking_in_flight: usize,
+}

@@ -1,0 +1,281 @@
+//! `Threads`: N workers, each with a crossbeam-deque local queue and its own parker and
+//! timers; one shared injector; every worker steals from the others.
+//!
+//! Where a scheduled task goes:
+//! - woken or spawned on a worker of this pool: that worker's LIFO slot (the previous
+//!   occupant moves to the back of its local queue); a task that yielded goes to the back
+//!   of the local queue;
+//! - from any other thread: the injector, then one parked worker is woken (see `idle`).
+//!
+//! Fairness rule: a worker takes from the injector before its own queue every
+//! `GLOBAL_INTERVAL` (61) ticks, fires its timers every `MAINTENANCE_INTERVAL` ticks, and
+//! runs the LIFO slot at most `MAX_LIFO_POLLS` (3) times in a row before going back to the
+//! queue. So the injector, the timers and every local queue are served within a bounded
+//! number of polls, and a task that yields forever starves nobody.
+//!
+//! Shutdown, in order:
+//! 1. the registry is closed and every live task is cancelled (woken);
+//! 2. queued blocking jobs are cancelled;
+//! 3. `shutdown` is set and every worker unparked; workers keep running what they find
+//!    (each cancelled task only drops its future) until the registry is empty, then exit;
+//! 4. the dropping thread waits for the workers up to a deadline, then reports what is
+//!    left and returns (a worker stuck in a long poll is left behind, never waited on
+//!    forever); it drops what remains in the injector and the timers.
+
+pub(crate) mod idle;
+mod watchdog;
+mod worker;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use crossbeam_deque::{Injector, Stealer, Worker};
+use crossbeam_utils::CachePadded;
+
+use crate::blocking::Pool;
+use crate::metrics::WorkerStats;
+use crate::park::{ParkBackend, Parker, Unparker};
+use crate::single::ThreadWake;
+use crate::task::{Meta, Registry};
+use crate::time::TimeDriver;
+use crate::Config;
+
+pub(crate) use worker::{current_driver, is_worker_of, push_local};
+
+/// Take from the injector first every this many ticks.
+const GLOBAL_INTERVAL: u32 = 61;
+/// Fire timers and publish metrics every this many ticks.
+const MAINTENANCE_INTERVAL: u32 = 61;
+/// Polls of the LIFO slot in a row before the local queue gets a turn.
+const MAX_LIFO_POLLS: u32 = 3;
+
+pub(crate) struct Shared {
+    pub(crate) injector: Injector<Runnable<Meta>>,
+    stealers: Box<[Stealer<Runnable<Meta>>]>,
+    unparkers: Box<[Unparker]>,
+    pub(crate) drivers: Box<[Arc<TimeDriver>]>,
+    idle: idle::Idle,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: Arc<Pool>,
+    shutdown: AtomicBool,
+    pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
+    pub(crate) probes: Box<[CachePadded<watchdog::Probe>]>,
+    pub(crate) backend: ParkBackend,
+    pub(crate) label: &'static str,
+    live: Mutex<usize>,
+    live_cv: Condvar,
+    stopped: Mutex<bool>,
+    stop_cv: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Starts the workers. Fails only if no worker thread could be spawned.
+    pub(crate) fn start(cfg: &Config) -> Result<Arc<Shared>, String> {
+        let n = cfg.workers.max(1);
+        let mut locals = Vec::with_capacity(n);
+        let mut parkers = Vec::with_capacity(n);
+        let mut unparkers = Vec::with_capacity(n);
+        let mut drivers = Vec::with_capacity(n);
+        let mut backend = None;
+        for _ in 0..n {
+            let (parker, unparker, b) = Parker::new(cfg.io_uring);
+            backend.get_or_insert(b);
+            drivers.push(Arc::new(TimeDriver::new(cfg.clock, unparker.clone())));
+            unparkers.push(unparker);
+            parkers.push(parker);
+            locals.push(Worker::new_fifo());
+        }
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: locals.iter().map(Worker::stealer).collect(),
+            unparkers: unparkers.into(),
+            drivers: drivers.into(),
+            idle: idle::Idle::new(n),
+            registry: Registry::new(4 * n),
+            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive),
+            shutdown: AtomicBool::new(false),
+            stats: (0..n)
+                .map(|_| CachePadded::new(WorkerStats::default()))
+                .collect(),
+            probes: (0..n)
+                .map(|_| CachePadded::new(watchdog::Probe::default()))
+                .collect(),
+            backend: backend.expect("at least one worker"),
+            label: cfg.label,
+            live: Mutex::new(0),
+            live_cv: Condvar::new(),
+            stopped: Mutex::new(false),
+            stop_cv: Condvar::new(),
+        });
+        let cores = if cfg.pin_workers {
+            core_affinity::get_core_ids().filter(|c| !c.is_empty())
+        } else {
+            None
+        };
+        for (index, (local, parker)) in locals.into_iter().zip(parkers).enumerate() {
+            let s = shared.clone();
+            let core = cores.as_ref().map(|c| c[index % c.len()]);
+            *lock(&shared.live) += 1;
+            let spawned = std::thread::Builder::new()
+                .name(format!("runtime-worker-{index}"))
+                .spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    worker::run(index, s, local, parker)
+                });
+            if let Err(e) = spawned {
+                *lock(&shared.live) -= 1;
+                shared.shutdown(Duration::from_secs(1));
+                return Err(format!("could not start worker thread {index}: {e}"));
+            }
+        }
+        if let Some(threshold) = cfg.long_poll_threshold {
+            watchdog::start(&shared, threshold);
+        }
+        Ok(shared)
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    /// Schedules from a thread that is not one of our workers.
+    pub(crate) fn push_remote(&self, r: Runnable<Meta>) {
+        if self.shutdown.load(Ordering::Acquire) && !self.workers_alive() {
+            r.metadata().request_cancel();
+            r.run();
+            return;
+        }
+        self.injector.push(r);
+        crate::loom::fence(Ordering::SeqCst);
+        self.notify_parked();
+    }
+
+    /// Wakes one parked worker if nobody is searching (idle rule 1).
+    pub(crate) fn notify_parked(&self) {
+        if let Some(w) = self.idle.worker_to_notify() {
+            self.unparkers[w].unpark();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn workers_alive(&self) -> bool {
+        *lock(&self.live) > 0
+    }
+
+    fn worker_exited(&self) {
+        let mut live = lock(&self.live);
+        *live -= 1;
+        self.live_cv.notify_all();
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Polls `fut` on this (non-worker) thread until it completes; the workers run the
+    /// tasks meanwhile.
+    pub(crate) fn block_on<F: Future>(
+        self: &Arc<Self>,
+        sched: crate::Scheduler,
+        fut: F,
+    ) -> F::Output {
+        if is_worker_of(self) {
+            panic!("block_on called from a worker of this runtime: await the future instead");
+        }
+        let _ctx = crate::context::enter(sched);
+        let waker = Waker::from(Arc::new(ThreadWake(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+
+    /// Blocks until `stop()` (asyncio's `run_forever`; in a pool, the workers run
+    /// everything meanwhile). `false` if called from a worker.
+    pub(crate) fn run_forever(self: &Arc<Self>) -> bool {
+        if is_worker_of(self) {
+            return false;
+        }
+        let mut stopped = lock(&self.stopped);
+        while !*stopped {
+            stopped = self
+                .stop_cv
+                .wait(stopped)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *stopped = false;
+        true
+    }
+
+    pub(crate) fn stop(&self) {
+        *lock(&self.stopped) = true;
+        self.stop_cv.notify_all();
+    }
+
+    /// Shutdown steps 1-4 (module docs). Returns the number of tasks left behind.
+    pub(crate) fn shutdown(self: &Arc<Self>, timeout: Duration) -> usize {
+        self.registry.close_and_cancel_all();
+        self.blocking.shutdown();
+        self.shutdown.store(true, Ordering::Release);
+        for u in self.unparkers.iter() {
+            u.unpark();
+        }
+        if is_worker_of(self) {
+            // Dropped from inside a task: the workers wind down by themselves.
+            return self.registry.len();
+        }
+        let deadline = Instant::now() + timeout;
+        let mut live = lock(&self.live);
+        while *live > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            live = self
+                .live_cv
+                .wait_timeout(live, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let stuck = *live;
+        drop(live);
+        if stuck > 0 {
+            let left = self.registry.snapshot();
+            eprintln!(
+                "runtime: shutdown deadline ({timeout:?}) passed with {stuck} worker(s) still busy; left behind {} task(s): {}",
+                left.len(),
+                left.iter()
+                    .map(|t| format!("{} {:?} (spawned at {})", t.id(), t.name().unwrap_or(""), t.spawned_at()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return left.len();
+        }
+        while let Some(r) = self.injector.steal().success() {
+            r.metadata().request_cancel();
+            r.run();
+        }
+        for d in self.drivers.iter() {
+            drop(d.timers.drain());
+        }
+        0
+    }
+}

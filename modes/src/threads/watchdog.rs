@@ -1,0 +1,98 @@
+//! The long-poll detector: a poll that runs longer than a threshold (default 100 ms,
+//! asyncio's `slow_callback_duration`) is reported with the task's name and where it was
+//! spawned.
+//!
+//! Cost on the hot path: two relaxed stores per poll (`Probe::enter`/`leave`). A watchdog
+//! thread samples every worker's probe each `threshold / 4`: a worker seen in the same
+//! poll (same sequence number) for `threshold` has a long poll. It is reported once per
+//! poll, on stderr and in the worker's `long_polls` metric.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::Shared;
+use crate::task::TaskId;
+
+/// What a worker is polling: the task id (0: none) and a sequence number of polls.
+#[derive(Default)]
+pub(crate) struct Probe {
+    task: AtomicU64,
+    seq: AtomicU64,
+}
+
+impl Probe {
+    #[inline]
+    pub(crate) fn enter(&self, id: TaskId) {
+        self.seq.store(
+            self.seq.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        self.task.store(id.as_u64(), Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn leave(&self) {
+        self.task.store(0, Ordering::Relaxed);
+    }
+}
+
+pub(super) fn start(shared: &Arc<Shared>, threshold: Duration) {
+    let weak = Arc::downgrade(shared);
+    let n = shared.num_workers();
+    let _ = std::thread::Builder::new()
+        .name("runtime-watchdog".into())
+        .spawn(move || watch(weak, n, threshold));
+}
+
+fn watch(weak: Weak<Shared>, n: usize, threshold: Duration) {
+    let period = (threshold / 4).max(Duration::from_millis(1));
+    let mut last = vec![(0u64, 0u64); n];
+    let mut since = vec![0u32; n];
+    let mut reported = vec![u64::MAX; n];
+    loop {
+        std::thread::sleep(period);
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.is_shutdown() {
+            return;
+        }
+        for w in 0..n {
+            let p = &shared.probes[w];
+            let now = (
+                p.task.load(Ordering::Relaxed),
+                p.seq.load(Ordering::Relaxed),
+            );
+            if now.0 != 0 && now == last[w] {
+                since[w] += 1;
+                if period * since[w] >= threshold && reported[w] != now.1 {
+                    reported[w] = now.1;
+                    report(&shared, w, now.0, period * since[w]);
+                }
+            } else {
+                since[w] = 0;
+            }
+            last[w] = now;
+        }
+    }
+}
+
+fn report(shared: &Shared, worker: usize, task: u64, for_at_least: Duration) {
+    shared.stats[worker]
+        .long_polls
+        .fetch_add(1, Ordering::Relaxed);
+    let t = shared
+        .registry
+        .snapshot()
+        .into_iter()
+        .find(|t| t.id().as_u64() == task);
+    let (name, at) = match &t {
+        Some(t) => (
+            t.name().unwrap_or("<unnamed>").to_string(),
+            t.spawned_at().to_string(),
+        ),
+        None => ("<finished>".into(), "?".into()),
+    };
+    eprintln!(
+        "runtime: long poll: task {task} '{name}' (spawned at {at}) has run for at least {for_at_least:?} on worker {worker} without yielding"
+    );
+}

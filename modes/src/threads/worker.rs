@@ -1,0 +1,347 @@
+//! One worker of the `Threads` pool: its run loop, local queue, LIFO slot and parking.
+//!
+//! Only the worker's own thread touches its `Core` (through `&Core` and the
+//! thread-local `WORKER`); other threads reach it through `Shared` (stealers, injector,
+//! unparker, timers).
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use crossbeam_deque::{Steal, Worker};
+
+use super::{Shared, GLOBAL_INTERVAL, MAINTENANCE_INTERVAL, MAX_LIFO_POLLS};
+use crate::park::Parker;
+use crate::sched::{Engine, Scheduler};
+use crate::task::Meta;
+use crate::time::{TimeDriver, TimerEntry};
+
+thread_local! {
+    static WORKER: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
+}
+
+struct Core {
+    index: usize,
+    shared: Arc<Shared>,
+    local: Worker<Runnable<Meta>>,
+    lifo: Cell<Option<Runnable<Meta>>>,
+    lifo_polls: Cell<u32>,
+    parker: RefCell<Parker>,
+    tick: Cell<u32>,
+    searching: Cell<bool>,
+    fired: Cell<Vec<TimerEntry>>,
+    rng: Cell<u32>,
+    // Plain counters, published to `shared.stats[index]` by `publish`.
+    polls: Cell<u64>,
+    steals: Cell<u64>,
+    parks: Cell<u64>,
+    remote_wakes: Cell<u64>,
+    busy_ns: Cell<u64>,
+    busy_since: Cell<Instant>,
+}
+
+struct WorkerGuard(*const Core);
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        let prev = self.0;
+        let _ = WORKER.try_with(|w| w.set(prev));
+    }
+}
+
+fn with_core<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
+    WORKER.with(|w| {
+        // SAFETY: `WORKER` is non-null only inside `run`, on the worker's own thread, while
+        // the `Core` it points to lives on that function's stack; access is through `&Core`.
+        f(unsafe { w.get().as_ref() })
+    })
+}
+
+/// `true` if this thread is a worker of `shared`.
+pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
+    with_core(|c| c.is_some_and(|c| Arc::ptr_eq(&c.shared, shared)))
+}
+
+/// The timers a `Sleep` on this thread should use: this worker's, or worker 0's when
+/// called from another thread.
+pub(crate) fn current_driver(shared: &Arc<Shared>) -> &Arc<TimeDriver> {
+    let idx = with_core(|c| match c {
+        Some(c) if Arc::ptr_eq(&c.shared, shared) => c.index,
+        _ => 0,
+    });
+    &shared.drivers[idx]
+}
+
+/// Pushes `r` on this thread's worker if it belongs to the pool at address `shared_id`
+/// (`Arc::as_ptr`); else gives it back.
+pub(crate) fn push_local(
+    shared_id: usize,
+    r: Runnable<Meta>,
+    yielded: bool,
+) -> Result<(), Runnable<Meta>> {
+    with_core(|c| match c {
+        Some(c) if Arc::as_ptr(&c.shared) as usize == shared_id => {
+            c.push(r, yielded);
+            Ok(())
+        }
+        _ => Err(r),
+    })
+}
+
+pub(super) fn run(
+    index: usize,
+    shared: Arc<Shared>,
+    local: Worker<Runnable<Meta>>,
+    parker: Parker,
+) {
+    let core = Core {
+        index,
+        shared: shared.clone(),
+        local,
+        lifo: Cell::new(None),
+        lifo_polls: Cell::new(0),
+        parker: RefCell::new(parker),
+        tick: Cell::new(0),
+        searching: Cell::new(false),
+        fired: Cell::new(Vec::new()),
+        rng: Cell::new(0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B)),
+        polls: Cell::new(0),
+        steals: Cell::new(0),
+        parks: Cell::new(0),
+        remote_wakes: Cell::new(0),
+        busy_ns: Cell::new(0),
+        busy_since: Cell::new(Instant::now()),
+    };
+    let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
+    let _guard = WorkerGuard(WORKER.with(|w| w.replace(&core as *const Core)));
+    core.run();
+    core.drain();
+    core.publish();
+    drop(_guard);
+    shared.worker_exited();
+}
+
+impl Core {
+    fn push(&self, r: Runnable<Meta>, yielded: bool) {
+        if yielded {
+            self.local.push(r);
+        } else if let Some(prev) = self.lifo.replace(Some(r)) {
+            self.local.push(prev);
+        } else {
+            return;
+        }
+        // More than one runnable here: let a parked sibling help (unless we are searching,
+        // in which case we will notify when we stop).
+        if !self.searching.get() && !self.local.is_empty() {
+            crate::loom::fence(Ordering::SeqCst);
+            self.shared.notify_parked();
+        }
+    }
+
+    fn run(&self) {
+        while !self.shared.is_shutdown() {
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            if tick % MAINTENANCE_INTERVAL == 0 {
+                self.fire_timers();
+                self.publish();
+            }
+            if let Some(r) = self.next_task(tick) {
+                self.run_task(r);
+                continue;
+            }
+            if self.fire_timers() {
+                continue;
+            }
+            if let Some(r) = self.search() {
+                self.run_task(r);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn run_task(&self, r: Runnable<Meta>) {
+        if self.searching.replace(false) && self.shared.idle.transition_from_searching() {
+            // We were the last searcher: others may have work queued for them.
+            self.shared.notify_parked();
+        }
+        let probe = &self.shared.probes[self.index];
+        probe.enter(r.metadata().id);
+        self.polls.set(self.polls.get() + 1);
+        r.run();
+        probe.leave();
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Runnable<Meta>> {
+        if tick % GLOBAL_INTERVAL == 0 {
+            if let Some(r) = self.steal_injector() {
+                return Some(r);
+            }
+        }
+        if let Some(r) = self.lifo.take() {
+            if self.lifo_polls.get() < MAX_LIFO_POLLS {
+                self.lifo_polls.set(self.lifo_polls.get() + 1);
+                return Some(r);
+            }
+            // The slot had its turns: to the back of the queue, so others get theirs.
+            self.local.push(r);
+        }
+        self.lifo_polls.set(0);
+        self.local.pop().or_else(|| self.steal_injector())
+    }
+
+    fn steal_injector(&self) -> Option<Runnable<Meta>> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(r) => return Some(r),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn next_rand(&self) -> u32 {
+        // xorshift32
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    /// Steal a batch from another worker or the injector, as a searcher.
+    fn search(&self) -> Option<Runnable<Meta>> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = self.shared.stealers.len();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let j = (start + i) % n;
+            if j == self.index {
+                continue;
+            }
+            loop {
+                match self.shared.stealers[j].steal_batch_and_pop(&self.local) {
+                    Steal::Success(r) => {
+                        self.steals.set(self.steals.get() + 1);
+                        return Some(r);
+                    }
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        self.steal_injector()
+    }
+
+    /// Fires this worker's due timers. `true` if any fired.
+    fn fire_timers(&self) -> bool {
+        let driver = &self.shared.drivers[self.index];
+        if driver.timers.is_empty() {
+            return false;
+        }
+        let mut fired = self.fired.take();
+        driver.timers.fire_due(driver.clock.now(), &mut fired);
+        let any = !fired.is_empty();
+        for entry in fired.drain(..) {
+            match entry {
+                TimerEntry::Wake(w) => w.wake(),
+                TimerEntry::Call(cb) => cb.run(),
+            }
+        }
+        self.fired.set(fired);
+        any
+    }
+
+    fn park(&self) {
+        let driver = &self.shared.drivers[self.index];
+        let timeout = match driver.timers.next_deadline() {
+            Some(t) => {
+                let d = t.saturating_duration_since(driver.clock.now());
+                if d.is_zero() {
+                    return;
+                }
+                Some(d + Duration::from_micros(50))
+            }
+            None => None,
+        };
+        let idle = &self.shared.idle;
+        if idle.transition_to_parked(self.index, self.searching.replace(false))
+            && self.shared.has_work()
+        {
+            self.shared.notify_parked();
+        }
+        // Idle rule 4: registered as parked, now the last look at the queues.
+        crate::loom::fence(Ordering::SeqCst);
+        if !self.shared.has_work() && !self.shared.is_shutdown() {
+            self.parks.set(self.parks.get() + 1);
+            let now = Instant::now();
+            self.busy_ns.set(
+                self.busy_ns.get() + now.duration_since(self.busy_since.get()).as_nanos() as u64,
+            );
+            self.publish();
+            self.parker.borrow_mut().park(timeout);
+            self.busy_since.set(Instant::now());
+        }
+        if idle.transition_from_parked(self.index) {
+            self.searching.set(true);
+            self.remote_wakes.set(self.remote_wakes.get() + 1);
+        }
+    }
+
+    /// Shutdown step 3: run what is left (every task is cancelled: each run only drops
+    /// a future) until no live task remains anywhere.
+    fn drain(&self) {
+        if self.searching.replace(false) {
+            self.shared.idle.transition_from_searching();
+        }
+        loop {
+            let mut ran = false;
+            while let Some(r) = self
+                .lifo
+                .take()
+                .or_else(|| self.local.pop())
+                .or_else(|| self.steal_injector())
+            {
+                r.metadata().request_cancel();
+                self.run_task(r);
+                ran = true;
+            }
+            for s in self.shared.stealers.iter() {
+                while let Some(r) = s.steal().success() {
+                    r.metadata().request_cancel();
+                    self.run_task(r);
+                    ran = true;
+                }
+            }
+            if !ran {
+                if self.shared.registry.len() == 0 {
+                    return;
+                }
+                self.parker
+                    .borrow_mut()
+                    .park(Some(Duration::from_millis(1)));
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let s = &self.shared.stats[self.index];
+        s.polls.store(self.polls.get(), Ordering::Relaxed);
+        s.steals.store(self.steals.get(), Ordering::Relaxed);
+        s.parks.store(self.parks.get(), Ordering::Relaxed);
+        s.remote_wakes
+            .store(self.remote_wakes.get(), Ordering::Relaxed);
+        s.busy_ns.store(self.busy_ns.get(), Ordering::Relaxed);
+        s.local_depth
+            .store(self.local.len() as u64, Ordering::Relaxed);
+    }
+}
