@@ -114,6 +114,11 @@ pub mod gil {
     pub use modes::gil::{allow_threads, checkpoint};
 }
 
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 fn current_or_panic(what: &str) -> Handle {
     Handle::current().unwrap_or_else(|| {
         panic!("runtime::{what} called outside a runtime: call it inside block_on or a task, or use the Runtime/Handle method")
