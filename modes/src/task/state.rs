@@ -18,7 +18,9 @@ pub(crate) const DONE: u8 = 1 << 1;
 /// only takes that lock when someone registered a callback.
 pub(crate) const CALLBACKS: u8 = 1 << 2;
 
-/// The task is being polled right now (introspection only; relaxed).
+/// The task is being polled right now (introspection only). Not stored in the flag
+/// word but in `TaskFlags::polling`, so that setting it is a plain store, not a locked
+/// read-modify-write on every poll.
 pub(crate) const POLLING: u8 = 1 << 3;
 
 /// What a live task is doing, as seen from outside (see `all_tasks`).
@@ -51,7 +53,7 @@ impl TaskState {
 use std::any::Any;
 use std::sync::atomic::Ordering;
 
-use crate::loom::{AtomicU8, Mutex};
+use crate::loom::{AtomicBool, AtomicU8, Mutex};
 
 type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 
@@ -67,6 +69,7 @@ type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 ///    by the adder.
 pub(crate) struct TaskFlags {
     bits: AtomicU8,
+    polling: AtomicBool,
     callbacks: Mutex<Vec<Callback>>,
 }
 
@@ -74,6 +77,7 @@ impl TaskFlags {
     pub(crate) fn new() -> TaskFlags {
         TaskFlags {
             bits: AtomicU8::new(0),
+            polling: AtomicBool::new(false),
             callbacks: Mutex::new(Vec::new()),
         }
     }
@@ -82,12 +86,9 @@ impl TaskFlags {
         self.bits.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn set_polling(&self, on: bool) {
-        if on {
-            self.bits.fetch_or(POLLING, Ordering::Relaxed);
-        } else {
-            self.bits.fetch_and(!POLLING, Ordering::Relaxed);
-        }
+        self.polling.store(on, Ordering::Relaxed);
     }
 
     pub(crate) fn request_cancel(&self) -> bool {
@@ -100,7 +101,8 @@ impl TaskFlags {
     }
 
     pub(crate) fn state(&self) -> TaskState {
-        TaskState::from_flags(self.load())
+        let polling = if self.polling.load(Ordering::Relaxed) { POLLING } else { 0 };
+        TaskState::from_flags(self.load() | polling)
     }
 
     /// Rule 3. Returns `cb` back if the task is already done (the caller runs it).
