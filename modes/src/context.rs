@@ -39,6 +39,16 @@ pub fn current() -> Option<Scheduler> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// Calls `f` with the current runtime, without cloning it (the hot path of
+/// `runtime::spawn`).
+///
+/// ```
+/// assert!(modes::context::with(|s| s.is_none()));
+/// ```
+pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_ref()))
+}
+
 pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
     CURRENT
         .try_with(|c| c.borrow().as_ref().map(|s| s.time_driver().clone()))

@@ -41,5 +41,5 @@ pub use config::Config;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;
 pub use sched::Scheduler;
-pub use task::{JoinError, JoinHandle, TaskId, TaskRef, TaskState};
+pub use task::{JoinError, JoinHandle, TaskDone, TaskId, TaskRef, TaskState};
 pub use time::{sleep, sleep_until, ClockKind, Sleep};

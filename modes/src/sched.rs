@@ -135,6 +135,27 @@ impl Scheduler {
         task::spawn(self, fut, None, Location::caller())
     }
 
+    /// Spawns a task recording `spawned_at` as its spawn site (for callers that forward
+    /// their own `#[track_caller]` location through a closure).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn_at(async { 1 }, Some("one"), std::panic::Location::caller());
+    /// assert_eq!(sched.block_on(h).unwrap(), 1);
+    /// ```
+    pub fn spawn_at<F>(
+        &self,
+        fut: F,
+        name: Option<&str>,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        task::spawn(self, fut, name.map(Into::into), spawned_at)
+    }
+
     /// Spawns a named task (asyncio's `create_task(coro, name=...)`).
     ///
     /// ```

@@ -36,7 +36,10 @@ impl Handle {
     /// ```
     pub fn current() -> Option<Handle> {
         let sched = modes::context::current()?;
-        let mode = sched.label().parse().unwrap_or_default();
+        let mode = Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == sched.label())
+            .unwrap_or_default();
         Some(Handle { sched, mode })
     }
 

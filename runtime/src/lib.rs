@@ -119,10 +119,12 @@ pub mod gil {
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+fn no_runtime(what: &str) -> ! {
+    panic!("runtime::{what} called outside a runtime: call it inside block_on or a task, or use the Runtime/Handle method")
+}
+
 fn current_or_panic(what: &str) -> Handle {
-    Handle::current().unwrap_or_else(|| {
-        panic!("runtime::{what} called outside a runtime: call it inside block_on or a task, or use the Runtime/Handle method")
-    })
+    Handle::current().unwrap_or_else(|| no_runtime(what))
 }
 
 /// Spawns a task on the current runtime (asyncio's `create_task`).
@@ -141,7 +143,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    current_or_panic("spawn").spawn(fut)
+    let at = std::panic::Location::caller();
+    modes::context::with(|s| match s {
+        Some(s) => s.spawn_at(fut, None, at),
+        None => no_runtime("spawn"),
+    })
 }
 
 /// Spawns a named task on the current runtime; the name shows in `all_tasks()`.
@@ -162,7 +168,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    current_or_panic("spawn_named").spawn_named(name, fut)
+    let at = std::panic::Location::caller();
+    modes::context::with(|s| match s {
+        Some(s) => s.spawn_at(fut, Some(name), at),
+        None => no_runtime("spawn_named"),
+    })
 }
 
 /// Runs blocking `f` on the runtime's blocking pool (asyncio's

@@ -291,8 +291,7 @@ impl Runtime {
     /// assert_eq!(rt.shutdown_timeout(Duration::from_secs(1)), 0);
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) -> usize {
-        let left = self.handle.sched.shutdown_timeout(timeout);
-        left
+        self.handle.sched.shutdown_timeout(timeout)
     }
 }
 

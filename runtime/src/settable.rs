@@ -27,7 +27,7 @@ pub fn settable<T>() -> (Setter<T>, Settable<T>) {
     });
     (
         Setter {
-            inner: inner.clone(),
+            inner: Some(inner.clone()),
         },
         Settable { inner },
     )
@@ -79,7 +79,8 @@ impl std::error::Error for SettableError {}
 
 /// Sets the value of its [`Settable`] (asyncio's `set_result`). `Send`; consumed by `set`.
 pub struct Setter<T> {
-    inner: Arc<Inner<T>>,
+    /// `None` once `set` ran, so that `Drop` has nothing left to do.
+    inner: Option<Arc<Inner<T>>>,
 }
 
 impl<T> Setter<T> {
@@ -91,13 +92,18 @@ impl<T> Setter<T> {
     /// fut.cancel();
     /// assert_eq!(setter.set("late"), Err("late"));
     /// ```
-    pub fn set(self, value: T) -> Result<(), T> {
+    pub fn set(mut self, value: T) -> Result<(), T> {
+        let inner = self
+            .inner
+            .take()
+            .expect("a Setter holds its state until set");
         let waker = {
-            let mut st = self.inner.lock();
+            let mut st = inner.lock();
             if st.cancelled {
                 return Err(value);
             }
             st.value = Some(value);
+            st.setter_gone = true;
             st.waker.take()
         };
         if let Some(w) = waker {
@@ -115,14 +121,17 @@ impl<T> Setter<T> {
     /// assert!(setter.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.inner.lock().cancelled
+        self.inner.as_ref().is_some_and(|i| i.lock().cancelled)
     }
 }
 
 impl<T> Drop for Setter<T> {
     fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
         let waker = {
-            let mut st = self.inner.lock();
+            let mut st = inner.lock();
             st.setter_gone = true;
             st.waker.take()
         };

@@ -84,7 +84,7 @@ impl Unparker {
 /// The loop thread's side.
 pub(crate) enum Parker {
     Plain(plain::PlainParker),
-    Uring(uring::UringParker),
+    Uring(Box<uring::UringParker>),
 }
 
 impl Parker {
@@ -92,7 +92,13 @@ impl Parker {
     pub(crate) fn new(use_uring: bool) -> (Parker, Unparker, ParkBackend) {
         if use_uring {
             match uring::UringParker::new() {
-                Ok((p, inner)) => return (Parker::Uring(p), Unparker(inner), ParkBackend::IoUring),
+                Ok((p, inner)) => {
+                    return (
+                        Parker::Uring(Box::new(p)),
+                        Unparker(inner),
+                        ParkBackend::IoUring,
+                    )
+                }
                 Err(reason) => {
                     let (p, inner) = plain::PlainParker::new();
                     return (

@@ -252,11 +252,9 @@ impl Shared {
             if main.is_none() && self.stopping.swap(false, Ordering::AcqRel) {
                 return None;
             }
-            if core.is_idle()
-                && !self.injected.load(Ordering::Acquire)
-                && !main_wake.woken.load(Ordering::Acquire)
-                && !(main.is_none() && self.stopping.load(Ordering::Acquire))
-            {
+            let stop_pending = main.is_none() && self.stopping.load(Ordering::Acquire);
+            let woken = main_wake.woken.load(Ordering::Acquire);
+            if core.is_idle() && !self.injected.load(Ordering::Acquire) && !woken && !stop_pending {
                 self.park(core);
             }
         }

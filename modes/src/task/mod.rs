@@ -18,7 +18,7 @@ pub(crate) mod state;
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub use meta::{Meta, TaskId};
-pub use registry::TaskRef;
+pub use registry::{TaskDone, TaskRef};
 pub use state::TaskState;
 
 pub(crate) use harness::panic_message;

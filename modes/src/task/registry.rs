@@ -12,7 +12,7 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 use crossbeam_utils::CachePadded;
@@ -202,6 +202,80 @@ impl TaskRef {
         } else {
             false
         }
+    }
+}
+
+/// Awaiting a `TaskRef` waits until the task has finished, whatever its outcome (the
+/// outcome itself belongs to its `JoinHandle`). So `gather(rt.all_tasks())` waits for
+/// every live task, as asyncio's `gather(*all_tasks(), return_exceptions=True)` does.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let h = sched.spawn_named("job", async { 5 });
+/// let r = h.task_ref().unwrap();
+/// sched.block_on(r); // returns once "job" has finished
+/// assert!(h.is_finished());
+/// ```
+impl std::future::IntoFuture for TaskRef {
+    type Output = ();
+    type IntoFuture = TaskDone;
+
+    fn into_future(self) -> TaskDone {
+        let state = Arc::new(DoneState {
+            done: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
+        let s = state.clone();
+        let cb: super::meta::Callback = Box::new(move |_| s.finish());
+        if let Some(cb) = self.meta().push_callback(cb) {
+            cb(&());
+        }
+        TaskDone { state, _task: self }
+    }
+}
+
+struct DoneState {
+    done: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl DoneState {
+    fn finish(&self) {
+        self.done.store(true, Ordering::Release);
+        if let Some(w) = lock(&self.waker).take() {
+            w.wake();
+        }
+    }
+}
+
+/// The future of an awaited [`TaskRef`]: completes when the task has finished.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let r = sched.spawn(async {}).task_ref().unwrap();
+/// let done: modes::TaskDone = std::future::IntoFuture::into_future(r);
+/// sched.block_on(done);
+/// ```
+pub struct TaskDone {
+    state: Arc<DoneState>,
+    _task: TaskRef,
+}
+
+impl std::future::Future for TaskDone {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.state.done.load(Ordering::Acquire) {
+            return std::task::Poll::Ready(());
+        }
+        *lock(&self.state.waker) = Some(cx.waker().clone());
+        if self.state.done.load(Ordering::Acquire) {
+            return std::task::Poll::Ready(());
+        }
+        std::task::Poll::Pending
     }
 }
 

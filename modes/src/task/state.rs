@@ -101,7 +101,11 @@ impl TaskFlags {
     }
 
     pub(crate) fn state(&self) -> TaskState {
-        let polling = if self.polling.load(Ordering::Relaxed) { POLLING } else { 0 };
+        let polling = if self.polling.load(Ordering::Relaxed) {
+            POLLING
+        } else {
+            0
+        };
         TaskState::from_flags(self.load() | polling)
     }
 
