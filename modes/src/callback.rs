@@ -73,6 +73,16 @@ impl CallbackHandle {
 
     /// Cancels the callback: it will not run. Returns `false` if it already ran or was
     /// already cancelled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// let alarm = sched.call_later(Duration::from_secs(1), Box::new(|| unreachable!()));
+    /// assert!(alarm.cancel()); // its timer is removed: it never runs
+    /// let stop = { let s = sched.clone(); sched.call_soon(Box::new(move || s.stop())) };
+    /// sched.run_forever();
+    /// assert!(!stop.cancel()); // too late: it already ran
+    /// ```
     pub fn cancel(&self) -> bool {
         if let Some((driver, key)) = &self.timer {
             driver.timers.remove(*key);
@@ -81,11 +91,28 @@ impl CallbackHandle {
     }
 
     /// `true` if `cancel` was called.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.call_soon(Box::new(|| println!("tick")));
+    /// assert!(!h.is_cancelled());
+    /// h.cancel();
+    /// assert!(h.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cb.cancelled.load(Ordering::Acquire)
     }
 
     /// For `call_later`/`call_at`: when the callback is due, on the loop's clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// let later = sched.call_later(Duration::from_secs(5), Box::new(|| {}));
+    /// assert_eq!(later.when(), Some(sched.now() + Duration::from_secs(5)));
+    /// let soon = sched.call_soon(Box::new(|| {}));
+    /// assert_eq!(soon.when(), None); // not a timer: runs at the next iteration
+    /// ```
     pub fn when(&self) -> Option<std::time::Instant> {
         self.timer.as_ref().map(|(_, k)| k.deadline())
     }

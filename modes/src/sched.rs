@@ -38,6 +38,14 @@ pub(crate) enum Engine {
 
 impl Scheduler {
     /// Builds a `Single` loop. Returns it with the park backend that was chosen.
+    ///
+    /// ```
+    /// let (sched, backend) = modes::Scheduler::single(&modes::Config::default());
+    /// assert_eq!(backend, sched.park_backend());
+    /// let h = sched.spawn(async { std::thread::current().id() });
+    /// // No threads of its own: the loop runs on the thread that calls `block_on`.
+    /// assert_eq!(sched.block_on(h).unwrap(), std::thread::current().id());
+    /// ```
     pub fn single(cfg: &Config) -> (Scheduler, ParkBackend) {
         let shared = single::Shared::new(cfg);
         let backend = shared.backend.clone();
@@ -429,31 +437,59 @@ impl Scheduler {
     /// assert!(h.join().unwrap_err().is_cancelled());
     /// ```
     pub fn shutdown(&self) {
-        self.shutdown_timeout(Duration::from_secs(10));
+        self.shutdown_inner(Duration::from_secs(10), Duration::ZERO);
     }
 
-    /// Like [`shutdown`](Scheduler::shutdown), but in a pool waits at most `timeout` for
-    /// workers busy in a long poll; returns how many tasks were left behind (and reports
-    /// them on stderr).
+    /// Like [`shutdown`](Scheduler::shutdown), but waits at most `timeout` for workers
+    /// busy in a long poll and for blocking jobs already running; returns how many tasks
+    /// (blocking jobs included) were left behind, and lists them on stderr.
     ///
     /// ```
     /// use std::time::Duration;
     /// let (sched, _) = modes::Scheduler::threads(&modes::Config { workers: 2, ..Default::default() }).unwrap();
     /// let _h = sched.spawn(std::future::pending::<()>());
-    /// assert_eq!(sched.shutdown_timeout(Duration::from_secs(5)), 0);
+    /// let _b = sched.spawn_blocking(|| std::thread::sleep(Duration::from_secs(5)));
+    /// std::thread::sleep(Duration::from_millis(50)); // let the blocking job start
+    /// assert_eq!(sched.shutdown_timeout(Duration::from_millis(100)), 1); // the sleeper
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> usize {
-        match &self.0 {
+        self.shutdown_inner(timeout, timeout)
+    }
+
+    fn shutdown_inner(&self, workers: Duration, blocking: Duration) -> usize {
+        let deadline = std::time::Instant::now() + blocking;
+        let (left, pool) = match &self.0 {
             Engine::Single(s) => {
                 s.shutdown(self.clone());
-                0
+                (0, Some(&s.blocking))
             }
-            Engine::Threads(s) => s.shutdown(timeout),
+            Engine::Threads(s) => (s.shutdown(workers), Some(&s.blocking)),
             Engine::Blocking(p) => {
                 p.shutdown();
-                0
+                (0, None)
             }
+        };
+        let Some(pool) = pool else { return left };
+        // Blocking jobs already running cannot be cancelled: wait for them until the
+        // deadline (none on drop), then say what is left behind.
+        while pool.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
+        let running = pool.registry.snapshot();
+        if !running.is_empty() && !blocking.is_zero() {
+            eprintln!(
+                "runtime: shutdown left {} blocking job(s) running: {}",
+                running.len(),
+                running
+                    .iter()
+                    .map(|t| format!("{} (spawned at {})", t.id(), t.spawned_at()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        left + running.len()
     }
 
     /// A snapshot of the runtime's metrics: per-worker polls, steals, parks, wakes from

@@ -280,9 +280,10 @@ impl Runtime {
         self.handle.sched.metrics()
     }
 
-    /// Shuts down, waiting at most `timeout` for workers stuck in a long poll; returns how
-    /// many tasks were left behind (also reported on stderr). Dropping the runtime does
-    /// the same with a 10 s deadline. Blocking jobs already running are never waited for.
+    /// Shuts down, waiting at most `timeout` for workers stuck in a long poll and for
+    /// blocking jobs already running; returns how many tasks were left behind (also listed
+    /// on stderr). Dropping the runtime does the same with a 10 s deadline for workers and
+    /// without waiting for blocking jobs: it never hangs on blocking work.
     ///
     /// ```
     /// use std::time::Duration;
