@@ -17,6 +17,17 @@ thread_local! {
 }
 
 /// Restores the previous current runtime when dropped.
+///
+/// Every thread that runs work for a scheduler holds one meanwhile: the `block_on`
+/// caller, workers, and blocking-pool threads (which enter their owner's runtime).
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let h = sched.spawn_blocking(|| modes::context::current().map(|s| s.label()));
+/// assert_eq!(h.join().unwrap(), Some("single")); // the pool thread entered `sched`
+/// sched.block_on(async { assert!(modes::context::current().is_some()) });
+/// assert!(modes::context::current().is_none()); // block_on's guard restored `None`
+/// ```
 pub struct EnterGuard {
     prev: Option<Scheduler>,
 }
@@ -35,6 +46,17 @@ impl Drop for EnterGuard {
 }
 
 /// The runtime this thread is running, if any.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// assert!(modes::context::current().is_none()); // no runtime on this thread yet
+/// let v = sched.block_on(async {
+///     let here = modes::context::current().expect("inside block_on");
+///     assert!(here.in_loop_thread());
+///     here.spawn(async { 5 }).await.unwrap()
+/// });
+/// assert_eq!(v, 5);
+/// ```
 pub fn current() -> Option<Scheduler> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
@@ -57,6 +79,14 @@ pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
 }
 
 /// The id of the task being polled on this thread, if any.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// assert_eq!(modes::context::current_task(), None); // not inside a task
+/// let h = sched.spawn(async { modes::context::current_task() });
+/// let id = h.id();
+/// assert_eq!(sched.block_on(h).unwrap(), Some(id)); // the task saw its own id
+/// ```
 pub fn current_task() -> Option<TaskId> {
     TASK.try_with(|t| t.get()).ok().flatten()
 }

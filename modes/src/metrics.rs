@@ -34,6 +34,18 @@ impl WorkerStats {
 }
 
 /// One worker's counters since the runtime started.
+///
+/// ```
+/// use std::time::Duration;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let _task = sched.spawn(async {});
+/// // The task runs, then the loop parks until the timer: counters are published at park.
+/// sched.block_on(modes::sleep(Duration::from_millis(50)));
+/// let w: modes::WorkerMetrics = sched.metrics().workers[0].clone();
+/// assert_eq!(w.index, 0);
+/// assert!(w.polls >= 1 && w.parks >= 1);
+/// assert_eq!(w.steals, 0); // a single loop has nobody to steal from
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkerMetrics {
     /// The worker's index (0 in `Single`).

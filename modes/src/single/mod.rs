@@ -41,7 +41,7 @@ use crate::blocking::Pool;
 use crate::callback::Callback;
 use crate::park::{ParkBackend, Parker, Unparker};
 use crate::task::{Meta, Registry};
-use crate::time::{ClockKind, TimeDriver, TimerEntry};
+use crate::time::{ClockKind, TimeDriver};
 use crate::Config;
 
 /// An item of the ready queue: a task to poll, or a loop callback to call.
@@ -267,18 +267,9 @@ impl Shared {
             self.injected.store(false, Ordering::Relaxed);
             core.extend(inj.drain(..));
         }
-        if !self.time.timers.is_empty() {
-            let now = self.time.clock.now();
-            let mut fired = core.fired.take();
-            self.time.timers.fire_due(now, &mut fired);
-            for entry in fired.drain(..) {
-                match entry {
-                    TimerEntry::Wake(w) => w.wake(),
-                    TimerEntry::Call(cb) => core.push(Ready::Call(cb)),
-                }
-            }
-            core.fired.set(fired);
-        }
+        let mut fired = core.fired.take();
+        self.time.fire(&mut fired, |cb| core.push(Ready::Call(cb)));
+        core.fired.set(fired);
         let n = core.len();
         for _ in 0..n {
             match core.pop() {

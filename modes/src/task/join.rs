@@ -64,22 +64,60 @@ impl<T> JoinHandle<T> {
     }
 
     /// The task's id.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let a = sched.spawn(std::future::pending::<()>());
+    /// let b = sched.spawn(std::future::pending::<()>());
+    /// assert!(a.id() < b.id()); // unique and increasing, never reused
+    /// let live: Vec<_> = sched.all_tasks().iter().map(|t| t.id()).collect();
+    /// assert_eq!(live, vec![a.id(), b.id()]);
+    /// sched.shutdown();
+    /// ```
     pub fn id(&self) -> TaskId {
         self.meta().id
     }
 
     /// The name given at spawn, if any.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let named = sched.spawn_named("fetch", async {});
+    /// let anonymous = sched.spawn(async {});
+    /// assert_eq!(named.name(), Some("fetch"));
+    /// assert_eq!(anonymous.name(), None);
+    /// # sched.shutdown();
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.meta().name.as_deref()
     }
 
     /// What the task is doing now.
+    ///
+    /// ```
+    /// use modes::TaskState;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// assert_eq!(h.state(), TaskState::Pending);
+    /// h.cancel();
+    /// assert_eq!(h.state(), TaskState::Cancelling); // the task has not run since
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// ```
     pub fn state(&self) -> TaskState {
         self.meta().state()
     }
 
     /// `true` once the task has an outcome (value, panic or cancellation): asyncio's
     /// `Task.done()`.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let quick = sched.spawn(async { 1 });
+    /// assert!(!quick.is_finished()); // the loop has not run yet
+    /// sched.block_on(sched.spawn(async {})).unwrap(); // runs the loop; `quick` went first
+    /// assert!(quick.is_finished());
+    /// assert_eq!(quick.join().unwrap(), 1);
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.meta().is_done()
     }
@@ -89,6 +127,17 @@ impl<T> JoinHandle<T> {
     /// cancelled [`JoinError`]. Returns `false` if the task had already finished or was
     /// already being cancelled. A task cannot refuse; wrap work in
     /// `shield` to protect it from an outer cancellation.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// let quick = sched.spawn(async {});
+    /// let slow = sched.spawn(modes::sleep(Duration::from_secs(60)));
+    /// sched.block_on(modes::sleep(Duration::from_secs(1))); // both ran; `slow` now waits
+    /// assert!(!quick.cancel()); // already finished
+    /// assert!(slow.cancel()); // its sleep is dropped where it was suspended
+    /// assert!(sched.block_on(slow).unwrap_err().is_cancelled());
+    /// ```
     pub fn cancel(&self) -> bool {
         let meta = self.meta();
         if !meta.request_cancel() {
@@ -102,6 +151,15 @@ impl<T> JoinHandle<T> {
 
     /// A cloneable, `Send + Sync` reference to the task, to cancel or inspect it from
     /// elsewhere. `None` if the task has already finished.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn_named("worker", std::future::pending::<()>());
+    /// let r = h.task_ref().expect("not finished yet");
+    /// assert_eq!((r.id(), r.name()), (h.id(), Some("worker")));
+    /// std::thread::spawn(move || r.cancel()).join().unwrap(); // from another thread
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// ```
     pub fn task_ref(&self) -> Option<TaskRef> {
         let meta = self.meta();
         meta.scheduler

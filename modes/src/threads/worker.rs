@@ -244,19 +244,8 @@ impl Core {
 
     /// Fires this worker's due timers. `true` if any fired.
     fn fire_timers(&self) -> bool {
-        let driver = &self.shared.drivers[self.index];
-        if driver.timers.is_empty() {
-            return false;
-        }
         let mut fired = self.fired.take();
-        driver.timers.fire_due(driver.clock.now(), &mut fired);
-        let any = !fired.is_empty();
-        for entry in fired.drain(..) {
-            match entry {
-                TimerEntry::Wake(w) => w.wake(),
-                TimerEntry::Call(cb) => cb.run(),
-            }
-        }
+        let any = self.shared.drivers[self.index].fire(&mut fired, |cb| cb.run());
         self.fired.set(fired);
         any
     }

@@ -30,6 +30,28 @@ impl TimeDriver {
         }
     }
 
+    /// Fires every timer due now: wakes sleeping tasks and hands due callbacks to
+    /// `on_call` (the loop decides where they run). `scratch` is the caller's reusable
+    /// buffer. Returns `true` if anything fired.
+    pub(crate) fn fire(
+        &self,
+        scratch: &mut Vec<TimerEntry>,
+        mut on_call: impl FnMut(std::sync::Arc<crate::callback::Callback>),
+    ) -> bool {
+        if self.timers.is_empty() {
+            return false;
+        }
+        self.timers.fire_due(self.clock.now(), scratch);
+        let any = !scratch.is_empty();
+        for entry in scratch.drain(..) {
+            match entry {
+                TimerEntry::Wake(w) => w.wake(),
+                TimerEntry::Call(cb) => on_call(cb),
+            }
+        }
+        any
+    }
+
     /// Inserts a timer; wakes the loop if it is now the earliest (the loop may be parked
     /// with a later timeout).
     pub(crate) fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
