@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use async_task::Runnable;
 
+use crate::park::Unparker;
 use crate::sched::Scheduler;
 use crate::task::{self, JoinHandle, Meta, Registry};
 
@@ -26,8 +27,12 @@ pub(crate) struct Pool {
     max_threads: usize,
     keep_alive: Duration,
     pub(crate) registry: Registry,
-    /// Jobs spawned and not yet finished (queued or running).
+    /// Jobs spawned and not yet finished (queued or running). Decremented only after a
+    /// job has completed, so after its result was published and its awaiter woken.
     pub(crate) in_flight: AtomicUsize,
+    /// Wakes the owner loop when a job ends: a `Single` loop on a virtual clock waits for
+    /// blocking work before it moves time.
+    owner: Option<Unparker>,
 }
 
 #[derive(Default)]
@@ -39,7 +44,11 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Arc<Pool> {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        owner: Option<Unparker>,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
@@ -47,6 +56,7 @@ impl Pool {
             keep_alive,
             registry: Registry::new(1),
             in_flight: AtomicUsize::new(0),
+            owner,
         })
     }
 
@@ -67,9 +77,7 @@ impl Pool {
     {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let pool = self.clone();
-        let guard = InFlight(pool.clone(), owner.clone());
         let fut = async move {
-            let _guard = guard;
             let _ctx = crate::context::enter(owner);
             f()
         };
@@ -86,7 +94,7 @@ impl Pool {
         if st.shutdown {
             drop(st);
             r.metadata().request_cancel();
-            r.run();
+            self.run_job(r);
             return;
         }
         st.queue.push_back(r);
@@ -109,7 +117,7 @@ impl Pool {
                     let jobs: Vec<_> = st.queue.drain(..).collect();
                     drop(st);
                     for r in jobs {
-                        r.run();
+                        self.run_job(r);
                     }
                 }
             }
@@ -121,7 +129,7 @@ impl Pool {
         loop {
             if let Some(r) = st.queue.pop_front() {
                 drop(st);
-                r.run();
+                self.run_job(r);
                 st = self.lock();
                 continue;
             }
@@ -152,18 +160,17 @@ impl Pool {
         self.cv.notify_all();
         for r in jobs {
             r.metadata().request_cancel();
-            r.run();
+            self.run_job(r);
         }
     }
-}
 
-/// Counts a job in flight; when it ends, wakes the owner loop, which may be waiting on
-/// blocking work before it advances a virtual clock.
-struct InFlight(Arc<Pool>, Scheduler);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.1.unpark();
+    /// Runs one job (its single poll runs the closure, or only drops it if cancelled),
+    /// then counts it out and wakes the owner loop.
+    fn run_job(&self, r: Runnable<Meta>) {
+        r.run();
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if let Some(u) = &self.owner {
+            u.unpark();
+        }
     }
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub pin_workers: bool,
     /// Report polls longer than this (pool modes); `None` turns the detector off.
     pub long_poll_threshold: Option<Duration>,
+    /// `Some(switch interval)`: run the pool under one global lock (`Gil` mode).
+    pub gil: Option<Duration>,
     /// The mode's name, as the `runtime` crate calls it (reported by
     /// `Scheduler::label`).
     pub label: &'static str,
@@ -44,6 +46,7 @@ impl Default for Config {
             blocking_keep_alive: Duration::from_secs(10),
             pin_workers: false,
             long_poll_threshold: Some(Duration::from_millis(100)),
+            gil: None,
             label: "single",
         }
     }

@@ -38,6 +38,7 @@ mod time;
 
 pub use callback::CallbackHandle;
 pub use config::Config;
+pub use gil::GilMetrics;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;
 pub use sched::Scheduler;

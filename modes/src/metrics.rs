@@ -85,4 +85,6 @@ pub struct RuntimeMetrics {
     pub live_tasks: usize,
     /// Blocking jobs queued or running.
     pub blocking_in_flight: usize,
+    /// The GIL's counters, in `Gil` mode.
+    pub gil: Option<crate::GilMetrics>,
 }

@@ -103,14 +103,6 @@ impl Scheduler {
         }
     }
 
-    /// Wakes the loop if it is parked (it re-checks its queues and timers).
-    pub(crate) fn unpark(&self) {
-        match &self.0 {
-            Engine::Single(s) => s.unparker.unpark(),
-            Engine::Threads(_) | Engine::Blocking(_) => {}
-        }
-    }
-
     pub(crate) fn registry(&self) -> &Registry {
         match &self.0 {
             Engine::Single(s) => &s.registry,
@@ -210,7 +202,8 @@ impl Scheduler {
     /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
     /// assert_eq!(sched.block_on(async { 66 }), 66);
     /// ```
-    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+    pub fn block_on<F: std::future::IntoFuture>(&self, fut: F) -> F::Output {
+        let fut = fut.into_future();
         match &self.0 {
             Engine::Single(s) => s.block_on(self.clone(), fut),
             Engine::Threads(s) => s.block_on(self.clone(), fut),
@@ -511,6 +504,7 @@ impl Scheduler {
                     .blocking
                     .in_flight
                     .load(std::sync::atomic::Ordering::Relaxed),
+                gil: None,
             },
             Engine::Threads(s) => RuntimeMetrics {
                 workers: s
@@ -525,6 +519,7 @@ impl Scheduler {
                     .blocking
                     .in_flight
                     .load(std::sync::atomic::Ordering::Relaxed),
+                gil: s.gil.as_ref().map(|g| g.metrics()),
             },
             Engine::Blocking(p) => RuntimeMetrics {
                 live_tasks: p.registry.len(),

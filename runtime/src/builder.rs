@@ -34,6 +34,13 @@ pub enum Mode {
 
 impl Mode {
     /// Every mode, in the order the benchmark reports them.
+    ///
+    /// ```
+    /// use runtime::Mode;
+    /// let names: Vec<String> = Mode::ALL.iter().map(|m| m.to_string()).collect();
+    /// assert_eq!(names, ["single", "threads", "processes", "gil"]);
+    /// assert!(Mode::ALL.iter().all(|m| m.name().parse::<Mode>() == Ok(*m))); // round-trips
+    /// ```
     pub const ALL: [Mode; 4] = [Mode::Single, Mode::Threads, Mode::Processes, Mode::Gil];
 
     /// The lowercase name used on the command line.
@@ -160,10 +167,18 @@ pub struct Builder {
     blocking_keep_alive: Duration,
     pin_workers: bool,
     long_poll: Option<Duration>,
+    switch_interval: Duration,
 }
 
 /// Environment variable that, set to `0`, makes every runtime use the plain park instead
 /// of io_uring (the same as `Builder::io_uring(false)`).
+///
+/// ```
+/// assert_eq!(runtime::IO_URING_ENV, "RUNTIME_IO_URING");
+/// std::env::set_var(runtime::IO_URING_ENV, "0"); // as `RUNTIME_IO_URING=0 ./program`
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// assert!(rt.park_backend().to_string().starts_with("plain park"));
+/// ```
 pub const IO_URING_ENV: &str = "RUNTIME_IO_URING";
 
 impl Builder {
@@ -177,6 +192,7 @@ impl Builder {
             blocking_keep_alive: Duration::from_secs(10),
             pin_workers: false,
             long_poll: Some(Duration::from_millis(100)),
+            switch_interval: Duration::from_millis(5),
         }
     }
 
@@ -277,6 +293,21 @@ impl Builder {
         self
     }
 
+    /// `Gil` mode: how long a thread waiting for the GIL lets the holder run before it
+    /// asks it to drop the lock at its next `gil::checkpoint()` (CPython's
+    /// `sys.setswitchinterval`; default 5 ms). Zero is a [`BuildError::Invalid`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Gil).workers(2)
+    ///     .switch_interval(Duration::from_micros(100)).build().unwrap();
+    /// assert_eq!(rt.metrics().gil.unwrap().switch_interval, Duration::from_micros(100));
+    /// ```
+    pub fn switch_interval(mut self, d: Duration) -> Builder {
+        self.switch_interval = d;
+        self
+    }
+
     /// Validates the settings and starts the runtime.
     ///
     /// ```
@@ -292,7 +323,12 @@ impl Builder {
                 "invalid max_blocking_threads 0: the blocking pool needs at least 1 thread".into(),
             ));
         }
-        if matches!(self.mode, Mode::Processes | Mode::Gil) {
+        if self.switch_interval.is_zero() {
+            return Err(BuildError::Invalid(
+                "invalid switch_interval 0: the GIL needs a positive switch interval".into(),
+            ));
+        }
+        if matches!(self.mode, Mode::Processes) {
             return Err(BuildError::ModeNotAvailable(self.mode));
         }
         if self.mode != Mode::Single && self.clock == Clock::Virtual {
@@ -323,6 +359,7 @@ impl Builder {
             blocking_threads: self.blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             pin_workers: self.pin_workers,
+            gil: (self.mode == Mode::Gil).then_some(self.switch_interval),
             long_poll_threshold: self.long_poll,
             label: self.mode.name(),
         };

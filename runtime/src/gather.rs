@@ -40,6 +40,15 @@ where
 }
 
 /// The future returned by [`gather`].
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let tasks = vec![rt.spawn(async { 1 }), rt.spawn(async { None::<i32>.expect("no data") })];
+/// let all: runtime::Gather<runtime::JoinHandle<i32>> = runtime::gather(tasks);
+/// let out = rt.block_on(all); // one `Result` per task: `return_exceptions=True`
+/// assert_eq!(*out[0].as_ref().unwrap(), 1);
+/// assert_eq!(out[1].as_ref().unwrap_err().panic_message(), Some("no data"));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gather<F: IntoFuture> {
     set: ReadySet<Pin<Box<F::IntoFuture>>>,
@@ -99,6 +108,19 @@ where
 }
 
 /// The future returned by [`try_gather`].
+///
+/// ```
+/// use std::time::Duration;
+/// async fn probe(secs: u64, ok: bool) -> Result<u64, String> {
+///     runtime::sleep(Duration::from_secs(secs)).await;
+///     if ok { Ok(secs) } else { Err(format!("probe {secs} failed")) }
+/// }
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let t0 = rt.time();
+/// let all: runtime::TryGather<_, u64> = runtime::try_gather([probe(60, true), probe(1, false)]);
+/// assert_eq!(rt.block_on(all), Err("probe 1 failed".to_string()));
+/// assert_eq!(rt.time() - t0, Duration::from_secs(1)); // fail-fast: the 60 s probe was dropped
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryGather<F: IntoFuture, T> {
     set: ReadySet<Pin<Box<F::IntoFuture>>>,

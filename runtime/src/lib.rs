@@ -111,7 +111,7 @@ use std::time::Instant;
 /// The GIL-like lock of `Gil` mode: [`gil::checkpoint`] and [`gil::allow_threads`]. No-ops
 /// in the other modes, so workloads are written once.
 pub mod gil {
-    pub use modes::gil::{allow_threads, checkpoint};
+    pub use modes::gil::{allow_threads, checkpoint, is_held};
 }
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
@@ -256,6 +256,20 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let ran = Arc::new(AtomicBool::new(false));
+/// let r = ran.clone();
+/// rt.block_on(async move {
+///     runtime::spawn(async move { r.store(true, Ordering::SeqCst) });
+///     let y: runtime::YieldNow = runtime::yield_now();
+///     y.await; // the spawned task gets its turn here
+///     assert!(ran.load(Ordering::SeqCst));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,

@@ -78,6 +78,14 @@ impl fmt::Display for SettableError {
 impl std::error::Error for SettableError {}
 
 /// Sets the value of its [`Settable`] (asyncio's `set_result`). `Send`; consumed by `set`.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let (setter, fut): (runtime::Setter<String>, _) = runtime::settable();
+/// let producer = rt.spawn(async move { setter.set("from a task".to_string()) });
+/// assert_eq!(rt.block_on(fut).unwrap(), "from a task");
+/// assert!(producer.join().unwrap().is_ok());
+/// ```
 pub struct Setter<T> {
     /// `None` once `set` ran, so that `Drop` has nothing left to do.
     inner: Option<Arc<Inner<T>>>,
@@ -142,6 +150,14 @@ impl<T> Drop for Setter<T> {
 }
 
 /// The awaiting side of [`settable`]: resolves to the value, or a [`SettableError`].
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let (setter, fut): (_, runtime::Settable<u32>) = runtime::settable();
+/// let waiter = rt.spawn(async move { fut.await.map(|v| v * 2) }); // a task awaits it
+/// setter.set(21).unwrap();
+/// assert_eq!(waiter.join().unwrap(), Ok(42));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Settable<T> {
     inner: Arc<Inner<T>>,

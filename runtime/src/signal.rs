@@ -92,6 +92,14 @@ pub fn ctrl_c() -> CtrlC {
 }
 
 /// The future returned by [`ctrl_c`].
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let interrupted: runtime::signal::CtrlC = runtime::signal::ctrl_c(); // handler installed
+/// // SAFETY: raise(3) only sends SIGINT to this process, as pressing Ctrl-C would.
+/// unsafe { libc::raise(libc::SIGINT) };
+/// rt.block_on(interrupted).expect("the handler was installed"); // caught, not killed
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct CtrlC {
     seen: u64,

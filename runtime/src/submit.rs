@@ -11,6 +11,9 @@ use crate::{Handle, JoinHandle, Mode};
 /// | mode | where `f` runs |
 /// |---|---|
 /// | `Single` | inline on the loop thread, on purpose: no parallelism |
+/// | `Threads` | as a task on a worker, in parallel with the others |
+/// | `Gil` | as a task on a worker, holding the GIL (release it with `gil::checkpoint`) |
+/// | `Processes` | (not built yet) |
 ///
 /// `f` is a plain function and `arg`/`R` are serialisable, so that the modes that run
 /// work in another process can send them there.

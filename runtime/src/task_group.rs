@@ -52,6 +52,21 @@ impl Shared {
 }
 
 /// One failure inside a [`TaskGroup`].
+///
+/// ```
+/// use runtime::TaskFailure;
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let err = rt.block_on(async {
+///     let tg = runtime::TaskGroup::<u8, String>::new();
+///     tg.spawn(async { panic!("oops") });
+///     tg.join().await.unwrap_err()
+/// });
+/// let why = match &err.errors()[0] {
+///     TaskFailure::Error(e) => format!("returned Err({e})"),
+///     TaskFailure::Panic(j) => format!("panicked: {}", j.panic_message().unwrap()),
+/// };
+/// assert_eq!(why, "panicked: oops");
+/// ```
 #[derive(Debug)]
 pub enum TaskFailure<E> {
     /// The task returned `Err(e)`.
@@ -70,6 +85,19 @@ impl<E: fmt::Display> fmt::Display for TaskFailure<E> {
 }
 
 /// Every failure of a [`TaskGroup`] (asyncio's `ExceptionGroup`).
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let err: runtime::GroupError<String> = rt.block_on(async {
+///     let tg = runtime::TaskGroup::<(), String>::new();
+///     tg.spawn(async { runtime::sleep(Duration::from_secs(1)).await; Err("db down".into()) });
+///     tg.spawn(async { runtime::sleep(Duration::from_secs(9)).await; Ok(()) });
+///     tg.join().await.unwrap_err()
+/// });
+/// assert_eq!(err.to_string(), "1 task(s) of the group failed; db down");
+/// assert_eq!(err.cancelled(), 1); // the sibling, cancelled by the failure
+/// ```
 #[derive(Debug)]
 pub struct GroupError<E> {
     errors: Vec<TaskFailure<E>>,

@@ -59,6 +59,16 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> Timeout<F::IntoFu
 }
 
 /// The future returned by [`timeout`] and [`timeout_at`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let t0 = rt.time();
+/// let slow = async { runtime::sleep(Duration::from_secs(30)).await; "reply" };
+/// let t: runtime::Timeout<_> = runtime::timeout(Duration::from_secs(2), slow);
+/// assert_eq!(rt.block_on(t), Err(runtime::Elapsed(())));
+/// assert_eq!(rt.time() - t0, Duration::from_secs(2)); // gave up at the deadline
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
     fut: Option<Pin<Box<F>>>,

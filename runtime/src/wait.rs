@@ -94,6 +94,19 @@ impl<T: Send + 'static> Future for Finished<T> {
 }
 
 /// The future returned by [`wait`] and [`wait_timeout`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// rt.block_on(async {
+///     let ok = runtime::spawn(runtime::sleep(Duration::from_secs(9)));
+///     let bad = runtime::spawn(async { runtime::sleep(Duration::from_secs(1)).await; panic!("bad") });
+///     let w: runtime::Wait<()> = runtime::wait([ok, bad], runtime::ReturnWhen::FirstException);
+///     let (mut done, pending) = w.await;
+///     assert_eq!(pending.len(), 1); // `ok` keeps running
+///     assert!(done.pop().unwrap().await.unwrap_err().is_panic());
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     set: Option<ReadySet<Finished<T>>>,
@@ -180,6 +193,20 @@ where
 }
 
 /// The stream returned by [`as_completed`]. Dropping it detaches the remaining tasks.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let (setter, later) = runtime::settable();
+/// rt.block_on(async move {
+///     let slow = runtime::spawn(async move { runtime::sleep(Duration::from_secs(2)).await; setter.set(2).unwrap(); 2 });
+///     let fast = runtime::spawn(async { runtime::sleep(Duration::from_secs(1)).await; 1 });
+///     let mut stream: runtime::AsCompleted<u32> = runtime::as_completed([slow, fast]);
+///     assert_eq!(stream.next().await.unwrap().unwrap(), 1); // fastest first
+///     drop(stream); // `slow` is detached, not cancelled:
+///     assert_eq!(later.await, Ok(2));
+/// });
+/// ```
 pub struct AsCompleted<T> {
     set: ReadySet<JoinHandle<T>>,
 }

@@ -1,4 +1,4 @@
-//! Stress tests of the pool modes (and Single, for comparison): a million tasks, random
+//! Stress tests of the pool modes (Threads, Gil; and Single, for comparison): a million tasks, random
 //! cancellation, wakes across workers, and a runtime dropped while tasks run.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,11 +10,20 @@ use runtime::{Mode, Runtime};
 fn runtimes() -> Vec<Runtime> {
     vec![
         Runtime::builder().mode(Mode::Single).build().unwrap(),
-        Runtime::builder().mode(Mode::Threads).workers(2).build().unwrap(),
+        Runtime::builder()
+            .mode(Mode::Threads)
+            .workers(2)
+            .build()
+            .unwrap(),
         Runtime::builder()
             .mode(Mode::Threads)
             .workers(2)
             .io_uring(false)
+            .build()
+            .unwrap(),
+        Runtime::builder()
+            .mode(Mode::Gil)
+            .workers(2)
             .build()
             .unwrap(),
     ]
@@ -31,7 +40,11 @@ impl Drop for DropCount {
 
 #[test]
 fn a_million_tasks() {
-    let rt = Runtime::builder().mode(Mode::Threads).workers(2).build().unwrap();
+    let rt = Runtime::builder()
+        .mode(Mode::Threads)
+        .workers(2)
+        .build()
+        .unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let d = done.clone();
     rt.block_on(async move {
@@ -95,7 +108,10 @@ fn random_cancellation_drops_each_future_once() {
                 Err(e) => assert!(e.is_cancelled(), "{e}"),
             }
         }
-        assert!(ok >= n * 2 / 3 - 1, "only cancelled tasks may fail ({ok} ok)");
+        assert!(
+            ok >= n * 2 / 3 - 1,
+            "only cancelled tasks may fail ({ok} ok)"
+        );
         assert_eq!(drops.load(Ordering::SeqCst), n, "mode {}", rt.mode());
     }
 }
@@ -165,7 +181,11 @@ fn drop_while_tasks_run() {
 
 #[test]
 fn a_task_that_yields_forever_starves_nobody() {
-    let rt = Runtime::builder().mode(Mode::Threads).workers(1).build().unwrap();
+    let rt = Runtime::builder()
+        .mode(Mode::Threads)
+        .workers(1)
+        .build()
+        .unwrap();
     let spinner = rt.spawn(async {
         loop {
             runtime::yield_now().await;
@@ -192,7 +212,9 @@ fn long_poll_is_reported_with_name() {
         .long_poll_threshold(Some(Duration::from_millis(10)))
         .build()
         .unwrap();
-    let h = rt.spawn_named("hog", async { std::thread::sleep(Duration::from_millis(80)) });
+    let h = rt.spawn_named("hog", async {
+        std::thread::sleep(Duration::from_millis(80))
+    });
     h.join().unwrap();
     assert!(rt.metrics().workers[0].long_polls >= 1);
 }

@@ -29,6 +29,17 @@ pub(crate) const PARKED: usize = 1;
 pub(crate) const NOTIFIED: usize = 2;
 
 /// How a loop blocks when idle, as reported by `Scheduler::park_backend`.
+///
+/// ```
+/// use modes::ParkBackend;
+/// let (_, backend) = modes::Scheduler::single(&modes::Config::default());
+/// match &backend {
+///     ParkBackend::IoUring => assert_eq!(backend.to_string(), "io_uring"),
+///     ParkBackend::Plain { reason } => println!("io_uring refused: {reason}"),
+/// }
+/// let (_, plain) = modes::Scheduler::single(&modes::Config { io_uring: false, ..Default::default() });
+/// assert_eq!(plain, ParkBackend::Plain { reason: "io_uring disabled by configuration".into() });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParkBackend {
     /// `io_uring_enter` waiting for one completion with a timeout; wakes arrive as an

@@ -97,6 +97,11 @@ impl Shared {
     pub(crate) fn new(cfg: &Config) -> Arc<Shared> {
         let (parker, unparker, backend) = Parker::new(cfg.io_uring);
         let time = Arc::new(TimeDriver::new(cfg.clock, unparker.clone()));
+        let blocking = Pool::new(
+            cfg.blocking_threads,
+            cfg.blocking_keep_alive,
+            Some(unparker.clone()),
+        );
         Arc::new_cyclic(|weak| Shared {
             injector: Mutex::new(VecDeque::new()),
             injected: AtomicBool::new(false),
@@ -107,7 +112,7 @@ impl Shared {
             }),
             time,
             registry: Registry::new(1),
-            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive),
+            blocking,
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             backend,
@@ -205,12 +210,10 @@ impl Shared {
         sched: crate::Scheduler,
         fut: F,
     ) -> F::Output {
-        let out = {
-            let _ctx = crate::context::enter(sched);
-            let _local = core.enter();
-            self.run(&core, Some(pin!(fut)))
-        };
-        self.put_core(core);
+        let core = CoreGuard::new(self, core);
+        let _ctx = crate::context::enter(sched);
+        let _local = core.enter();
+        let out = self.run(&core, Some(pin!(fut)));
         out.expect("the loop only returns early without a main future")
     }
 
@@ -220,12 +223,10 @@ impl Shared {
         let Some(core) = self.take_core() else {
             return false;
         };
-        {
-            let _ctx = crate::context::enter(sched);
-            let _local = core.enter();
-            self.run::<std::future::Pending<()>>(&core, None);
-        }
-        self.put_core(core);
+        let core = CoreGuard::new(self, core);
+        let _ctx = crate::context::enter(sched);
+        let _local = core.enter();
+        self.run::<std::future::Pending<()>>(&core, None);
         true
     }
 
@@ -287,7 +288,12 @@ impl Shared {
         let timeout = match self.time.clock.kind() {
             ClockKind::Virtual => match next {
                 Some(t) if self.blocking.in_flight.load(Ordering::Acquire) == 0 => {
-                    self.time.clock.advance_to(t);
+                    // A blocking job publishes its result (and queues the woken task on
+                    // the injector) before it leaves `in_flight`: seen at zero, its wake
+                    // is visible here, and must run before time moves.
+                    if !self.injected.load(Ordering::Acquire) {
+                        self.time.clock.advance_to(t);
+                    }
                     return;
                 }
                 // Blocking work may still wake a task: wait for it in real time.
@@ -396,6 +402,38 @@ impl Shared {
                 }
             }
             std::thread::park();
+        }
+    }
+}
+
+/// Gives the core back when the run ends, also when it ends by a panic (of the
+/// `block_on` future), so the runtime stays usable and droppable.
+struct CoreGuard<'a> {
+    shared: &'a Shared,
+    core: Option<Box<Core>>,
+}
+
+impl<'a> CoreGuard<'a> {
+    fn new(shared: &'a Shared, core: Box<Core>) -> Self {
+        CoreGuard {
+            shared,
+            core: Some(core),
+        }
+    }
+}
+
+impl std::ops::Deref for CoreGuard<'_> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        self.core.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.core.take() {
+            self.shared.put_core(core);
         }
     }
 }

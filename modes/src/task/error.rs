@@ -52,6 +52,15 @@ impl JoinError {
 
     /// A failure that is neither a cancellation nor a panic (a dead worker process, a
     /// payload that would not serialise, ...), described by `reason`.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async {});
+    /// let e = modes::JoinError::failed(h.id(), "worker process 3 died");
+    /// assert!(!e.is_cancelled() && !e.is_panic());
+    /// assert_eq!(e.to_string(), format!("task {} failed: worker process 3 died", h.id()));
+    /// # sched.shutdown();
+    /// ```
     pub fn failed(id: TaskId, reason: impl Into<String>) -> JoinError {
         JoinError {
             id,
@@ -60,21 +69,53 @@ impl JoinError {
     }
 
     /// The id of the task that failed.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { panic!("boom") });
+    /// let id = h.id();
+    /// assert_eq!(h.join().unwrap_err().id(), id);
+    /// ```
     pub fn id(&self) -> TaskId {
         self.id
     }
 
     /// `true` if the task was cancelled (asyncio's `CancelledError`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// h.cancel();
+    /// let e = h.join().unwrap_err();
+    /// assert!(e.is_cancelled() && !e.is_panic());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, Kind::Cancelled)
     }
 
     /// `true` if the task panicked.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { Vec::<u8>::new()[0] }); // index out of bounds
+    /// let e = h.join().unwrap_err();
+    /// assert!(e.is_panic() && !e.is_cancelled());
+    /// assert_eq!(sched.block_on(sched.spawn(async { 1 })).unwrap(), 1); // the loop goes on
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.kind, Kind::Panic { .. })
     }
 
     /// The panic message, if the task panicked.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { panic!("bad input: {}", 42) });
+    /// assert_eq!(h.join().unwrap_err().panic_message(), Some("bad input: 42"));
+    /// let c = sched.spawn(std::future::pending::<()>());
+    /// c.cancel();
+    /// assert_eq!(c.join().unwrap_err().panic_message(), None); // cancelled, not a panic
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.kind {
             Kind::Panic { message, .. } => Some(message),
@@ -84,6 +125,18 @@ impl JoinError {
 
     /// Takes the panic payload (to `std::panic::resume_unwind` it), if the task panicked
     /// and nobody took it yet.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { std::panic::panic_any(7u32) });
+    /// let e = h.join().unwrap_err();
+    /// let payload = e.take_panic().expect("first take");
+    /// assert!(e.take_panic().is_none()); // already taken
+    /// let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     std::panic::resume_unwind(payload) // re-raise it on this thread
+    /// }));
+    /// assert_eq!(caught.unwrap_err().downcast_ref::<u32>(), Some(&7));
+    /// ```
     pub fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         match &self.kind {
             Kind::Panic { payload, .. } => payload.lock().unwrap_or_else(|e| e.into_inner()).take(),

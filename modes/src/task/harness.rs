@@ -86,7 +86,10 @@ where
         // SAFETY: see above; `this` came from a pinned reference and `fut` is not moved.
         let mut fut = unsafe { Pin::new_unchecked(&mut this.fut) };
         let flags = meta.flags.load();
-        let outcome = if flags & super::state::CANCEL != 0 {
+        // After shutdown began every poll is a cancellation, so that nothing runs on
+        // once the runtime is going away, whatever woke the task.
+        let cancelled = flags & super::state::CANCEL != 0 || meta.scheduler.registry().is_closed();
+        let outcome = if cancelled {
             drop_in_place_guarded(fut.as_mut());
             Err(JoinError::cancelled(meta.id))
         } else {
@@ -102,7 +105,15 @@ where
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(v)) => {
                     drop_in_place_guarded(fut.as_mut());
-                    Ok(v)
+                    if meta.flags.load() & super::state::CANCEL != 0 {
+                        // Cancelled while it ran and it finished without another await:
+                        // asyncio reports such a task cancelled (`_must_cancel`), and so
+                        // do we; the value is dropped.
+                        drop(v);
+                        Err(JoinError::cancelled(meta.id))
+                    } else {
+                        Ok(v)
+                    }
                 }
                 Err(payload) => {
                     drop_in_place_guarded(fut.as_mut());

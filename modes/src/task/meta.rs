@@ -8,6 +8,17 @@ use super::state::{TaskFlags, TaskState};
 use crate::sched::Scheduler;
 
 /// A task's id: unique for the life of the process, never reused.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let handles: Vec<_> = (1..=3).map(|i| sched.spawn(async move { i * 10 })).collect();
+/// let first = handles[0].id();
+/// let results: HashMap<modes::TaskId, u32> =
+///     handles.into_iter().map(|h| (h.id(), h.join().unwrap())).collect();
+/// assert_eq!(results.len(), 3); // three distinct ids
+/// assert_eq!(results[&first], 10);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub(crate) u64);
 
@@ -18,6 +29,15 @@ impl TaskId {
     }
 
     /// The id as a number.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async {});
+    /// let n: u64 = h.id().as_u64();
+    /// assert!(n >= 1); // ids start at 1
+    /// assert_eq!(format!("task-{}", h.id()), format!("task-{n}")); // Display shows it too
+    /// # sched.shutdown();
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0
     }
@@ -33,6 +53,18 @@ impl std::fmt::Display for TaskId {
 pub(crate) type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 
 /// Per-task metadata (async-task's `M`).
+///
+/// Not exported: users read it through a task's [`JoinHandle`](super::JoinHandle) or
+/// [`TaskRef`](super::TaskRef).
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let h = sched.spawn_named("fetch", async { 1 });
+/// let r = h.task_ref().unwrap(); // both point at the same `Meta`
+/// assert_eq!((r.id(), r.name()), (h.id(), Some("fetch")));
+/// assert_eq!(r.spawned_at().file(), file!());
+/// assert_eq!(h.join().unwrap(), 1);
+/// ```
 pub struct Meta {
     pub(crate) id: TaskId,
     pub(crate) name: Option<Box<str>>,

@@ -95,6 +95,12 @@ impl Registry {
             .map(|e| e.waker.clone())
     }
 
+    /// `true` once shutdown began (`close_and_cancel_all`).
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
@@ -173,21 +179,60 @@ impl TaskRef {
     }
 
     /// The task's id.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// let tasks = sched.all_tasks();
+    /// assert_eq!(tasks.len(), 1);
+    /// assert_eq!(tasks[0].id(), h.id()); // the same task, seen from two sides
+    /// sched.shutdown();
+    /// ```
     pub fn id(&self) -> TaskId {
         self.meta().id
     }
 
     /// The name given at spawn, if any.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let _poller = sched.spawn_named("poller", std::future::pending::<()>());
+    /// let _anon = sched.spawn(std::future::pending::<()>());
+    /// let tasks = sched.all_tasks(); // by id, so in spawn order
+    /// assert_eq!(tasks[0].name(), Some("poller"));
+    /// assert_eq!(tasks[1].name(), None);
+    /// sched.shutdown();
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.meta().name.as_deref()
     }
 
     /// What the task is doing now.
+    ///
+    /// ```
+    /// use modes::TaskState;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// let r = h.task_ref().unwrap();
+    /// assert_eq!(r.state(), TaskState::Pending);
+    /// r.cancel();
+    /// assert_eq!(r.state(), TaskState::Cancelling);
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// assert_eq!(r.state(), TaskState::Done); // the ref outlives the task
+    /// ```
     pub fn state(&self) -> TaskState {
         self.meta().state()
     }
 
     /// Source location of the spawn call.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let _h = sched.spawn(std::future::pending::<()>()); let line = line!();
+    /// let at = sched.all_tasks()[0].spawned_at();
+    /// assert_eq!((at.file(), at.line()), (file!(), line)); // where `spawn` was called
+    /// sched.shutdown();
+    /// ```
     pub fn spawned_at(&self) -> &'static std::panic::Location<'static> {
         self.meta().spawned_at
     }
@@ -195,6 +240,16 @@ impl TaskRef {
     /// Requests cancellation: the task's future is dropped at its next scheduling, and its
     /// join handle reports a cancelled [`JoinError`](super::JoinError). Returns `false` if the
     /// task had already finished or was already being cancelled.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// for t in sched.all_tasks() {
+    ///     assert!(t.cancel());
+    ///     assert!(!t.cancel()); // already being cancelled
+    /// }
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// ```
     pub fn cancel(&self) -> bool {
         if self.meta().request_cancel() {
             self.waker.wake_by_ref();

@@ -24,6 +24,17 @@ pub(crate) const CALLBACKS: u8 = 1 << 2;
 pub(crate) const POLLING: u8 = 1 << 3;
 
 /// What a live task is doing, as seen from outside (see `all_tasks`).
+///
+/// ```
+/// use modes::TaskState;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let s = sched.clone();
+/// let mut h = sched.spawn(async move { s.all_tasks()[0].state() }); // itself, mid-poll
+/// assert_eq!(h.state(), TaskState::Pending); // scheduled, not polled yet
+/// sched.block_on(std::future::poll_fn(|cx| h.poll_finished(cx)));
+/// assert_eq!(h.state(), TaskState::Done);
+/// assert_eq!(sched.block_on(h).unwrap(), TaskState::Running);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// Waiting to be polled: scheduled, or waiting on a timer, I/O or another task.

@@ -14,13 +14,16 @@
 //! number of polls, and a task that yields forever starves nobody.
 //!
 //! Shutdown, in order:
-//! 1. the registry is closed and every live task is cancelled (woken);
-//! 2. queued blocking jobs are cancelled;
-//! 3. `shutdown` is set and every worker unparked; workers keep running what they find
-//!    (each cancelled task only drops its future) until the registry is empty, then exit;
-//! 4. the dropping thread waits for the workers up to a deadline, then reports what is
-//!    left and returns (a worker stuck in a long poll is left behind, never waited on
-//!    forever); it drops what remains in the injector and the timers.
+//! 1. `shutdown` is set and every worker unparked; each finishes the poll it is in, moves
+//!    its LIFO slot to its queue and exits, running nothing more;
+//! 2. the dropping thread waits for the workers up to a deadline (a worker stuck in a
+//!    long poll is reported and left behind, never waited on forever);
+//! 3. the registry is closed (from now on every poll is a cancellation that only drops
+//!    the future) and every live task is woken; with no worker alive, a wake runs the
+//!    task right on the waking thread; queued blocking jobs are cancelled;
+//! 4. the dropping thread steals every queued task and runs it.
+//!
+//! So every pending future is dropped exactly once, on the dropping thread.
 
 pub(crate) mod idle;
 mod watchdog;
@@ -71,6 +74,8 @@ pub(crate) struct Shared {
     live_cv: Condvar,
     stopped: Mutex<bool>,
     stop_cv: Condvar,
+    /// `Gil` mode: the lock held around every poll.
+    pub(crate) gil: Option<crate::gil::Gil>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,7 +106,7 @@ impl Shared {
             drivers: drivers.into(),
             idle: idle::Idle::new(n),
             registry: Registry::new(4 * n),
-            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive),
+            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
             shutdown: AtomicBool::new(false),
             stats: (0..n)
                 .map(|_| CachePadded::new(WorkerStats::default()))
@@ -115,6 +120,7 @@ impl Shared {
             live_cv: Condvar::new(),
             stopped: Mutex::new(false),
             stop_cv: Condvar::new(),
+            gil: cfg.gil.map(crate::gil::Gil::new),
         });
         let cores = if cfg.pin_workers {
             core_affinity::get_core_ids().filter(|c| !c.is_empty())
@@ -201,7 +207,13 @@ impl Shared {
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            // In `Gil` mode the caller's future runs under the lock too, as Python's main
+            // thread does.
+            let res = {
+                let _held = self.gil.as_ref().map(crate::gil::Gil::hold);
+                fut.as_mut().poll(&mut cx)
+            };
+            if let Poll::Ready(v) = res {
                 return v;
             }
             std::thread::park();
@@ -232,14 +244,14 @@ impl Shared {
 
     /// Shutdown steps 1-4 (module docs). Returns the number of tasks left behind.
     pub(crate) fn shutdown(self: &Arc<Self>, timeout: Duration) -> usize {
-        self.registry.close_and_cancel_all();
-        self.blocking.shutdown();
         self.shutdown.store(true, Ordering::Release);
         for u in self.unparkers.iter() {
             u.unpark();
         }
         if is_worker_of(self) {
             // Dropped from inside a task: the workers wind down by themselves.
+            self.registry.close_and_cancel_all();
+            self.blocking.shutdown();
             return self.registry.len();
         }
         let deadline = Instant::now() + timeout;
@@ -257,6 +269,13 @@ impl Shared {
         }
         let stuck = *live;
         drop(live);
+        let _ctx = crate::context::enter(crate::Scheduler(crate::sched::Engine::Threads(
+            self.clone(),
+        )));
+        // The workers are gone: from now on every poll is a cancellation, and a wake runs
+        // the woken task (dropping its future) right here, on the waking thread.
+        self.registry.close_and_cancel_all();
+        self.blocking.shutdown();
         if stuck > 0 {
             let left = self.registry.snapshot();
             eprintln!(
@@ -269,9 +288,23 @@ impl Shared {
             );
             return left.len();
         }
-        while let Some(r) = self.injector.steal().success() {
-            r.metadata().request_cancel();
-            r.run();
+        // Drop every queued future here, inside the runtime's context so that destructors
+        // may still use it (a spawn from a destructor is cancelled at once).
+        loop {
+            let mut ran = false;
+            for s in self.stealers.iter() {
+                while let Some(r) = s.steal().success() {
+                    r.run();
+                    ran = true;
+                }
+            }
+            while let Some(r) = self.injector.steal().success() {
+                r.run();
+                ran = true;
+            }
+            if !ran {
+                break;
+            }
         }
         for d in self.drivers.iter() {
             drop(d.timers.drain());

@@ -171,7 +171,10 @@ impl Core {
         let probe = &self.shared.probes[self.index];
         probe.enter(r.metadata().id);
         self.polls.set(self.polls.get() + 1);
-        r.run();
+        {
+            let _held = self.shared.gil.as_ref().map(crate::gil::Gil::hold);
+            r.run();
+        }
         probe.leave();
     }
 
@@ -286,39 +289,14 @@ impl Core {
         }
     }
 
-    /// Shutdown step 3: run what is left (every task is cancelled: each run only drops
-    /// a future) until no live task remains anywhere.
+    /// Shutdown step 3: stop at once, leaving every queued task where the dropping thread
+    /// can steal it (the LIFO slot is not stealable, so it goes to the queue).
     fn drain(&self) {
         if self.searching.replace(false) {
             self.shared.idle.transition_from_searching();
         }
-        loop {
-            let mut ran = false;
-            while let Some(r) = self
-                .lifo
-                .take()
-                .or_else(|| self.local.pop())
-                .or_else(|| self.steal_injector())
-            {
-                r.metadata().request_cancel();
-                self.run_task(r);
-                ran = true;
-            }
-            for s in self.shared.stealers.iter() {
-                while let Some(r) = s.steal().success() {
-                    r.metadata().request_cancel();
-                    self.run_task(r);
-                    ran = true;
-                }
-            }
-            if !ran {
-                if self.shared.registry.len() == 0 {
-                    return;
-                }
-                self.parker
-                    .borrow_mut()
-                    .park(Some(Duration::from_millis(1)));
-            }
+        if let Some(r) = self.lifo.take() {
+            self.local.push(r);
         }
     }
 

@@ -4,6 +4,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Which clock a runtime reads.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let cfg = modes::Config { clock: modes::ClockKind::Virtual, ..Default::default() };
+/// let (sched, _) = modes::Scheduler::single(&cfg);
+/// let (t0, real0) = (sched.now(), Instant::now());
+/// sched.block_on(modes::sleep(Duration::from_secs(3600)));
+/// assert_eq!(sched.now() - t0, Duration::from_secs(3600));
+/// assert!(real0.elapsed() < Duration::from_secs(60)); // an hour, in no real time
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClockKind {
     /// The monotonic system clock.

@@ -49,6 +49,17 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. Dropping it removes its timer.
+///
+/// ```
+/// use std::time::Duration;
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+/// let t0 = sched.now();
+/// let long = sched.spawn(modes::sleep(Duration::from_secs(60)));
+/// sched.block_on(modes::sleep(Duration::from_secs(1))); // `long` has set its timer
+/// long.cancel(); // drops its `Sleep`, and with it the 60 s timer
+/// assert!(long.join().unwrap_err().is_cancelled());
+/// assert_eq!(sched.now() - t0, Duration::from_secs(1)); // the clock never went to 60 s
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
@@ -68,6 +79,17 @@ impl Sleep {
     }
 
     /// The deadline, once known (see [`sleep`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::virtual_clock());
+    /// assert_eq!(modes::sleep(Duration::from_secs(1)).deadline(), None); // no runtime here
+    /// let s = sched.clone();
+    /// sched.block_on(async move {
+    ///     let nap = modes::sleep(Duration::from_secs(1));
+    ///     assert_eq!(nap.deadline(), Some(s.now() + Duration::from_secs(1)));
+    /// });
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
