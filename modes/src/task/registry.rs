@@ -11,7 +11,7 @@
 //!    on one lock.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
@@ -33,7 +33,6 @@ unsafe impl Send for Entry {}
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Slab<Entry>>>]>,
     closed: AtomicBool,
-    len: AtomicUsize,
 }
 
 impl Registry {
@@ -44,7 +43,6 @@ impl Registry {
                 .map(|_| CachePadded::new(Mutex::new(Slab::new())))
                 .collect(),
             closed: AtomicBool::new(false),
-            len: AtomicUsize::new(0),
         }
     }
 
@@ -63,7 +61,6 @@ impl Registry {
             meta: NonNull::from(meta),
         });
         meta.slot.store(slot, Ordering::Relaxed);
-        self.len.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -75,11 +72,7 @@ impl Registry {
         }
         let entry = {
             let mut shard = lock(self.shard(meta.id));
-            let entry = shard.try_remove(slot);
-            if entry.is_some() {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-            }
-            entry
+            shard.try_remove(slot)
         };
         // The waker is dropped outside the lock: it may be the task's last reference.
         drop(entry);
@@ -101,8 +94,10 @@ impl Registry {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// Live tasks, summed over the shards. Only shutdown and metrics ask, so the hot path
+    /// keeps no shared counter (one would bounce between cores on every spawn).
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// A snapshot of every live task.

@@ -165,8 +165,12 @@ impl Core {
 
     fn run_task(&self, r: Runnable<Meta>) {
         if self.searching.replace(false) && self.shared.idle.transition_from_searching() {
-            // We were the last searcher: others may have work queued for them.
-            self.shared.notify_parked();
+            // We were the last searcher: if work is still queued, someone must look for
+            // it. (A push racing this check sees no searcher and wakes a worker itself.)
+            crate::loom::fence(Ordering::SeqCst);
+            if self.shared.has_work() {
+                self.shared.notify_parked();
+            }
         }
         let probe = &self.shared.probes[self.index];
         probe.enter(r.metadata().id);
