@@ -1,1 +1,265 @@
-fn main() {}
+//! `bench`: runs the same workloads in every mode of the runtime (and, on request, on peer
+//! runtimes) and prints what each does with them: one fixed-width row per workload and
+//! mode, a side-by-side summary, and optionally every measurement as JSON.
+//!
+//! ```text
+//! cargo run --release -p bench -- --mode threads
+//! cargo run --release -p bench -- --mode all --quick --json run.json
+//! cargo run --release -p bench -- report --out RESULTS.md run.json
+//! ```
+//!
+//! Layout: [`cli`] parses the command line; [`workloads`] holds one file per workload,
+//! each written once against [`exec::Exec`]; [`exec::ours`] runs them on this runtime and
+//! [`peers`] on tokio and async-executor; [`record`] and [`table`] keep and print the
+//! figures; [`results`] turns JSON runs into RESULTS.md.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod driver;
+mod exec;
+mod machine;
+mod peers;
+mod pin;
+mod progress;
+mod record;
+mod results;
+mod table;
+mod work;
+mod workloads;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use runtime::Mode;
+
+use cli::{Cli, Command, RunArgs};
+use driver::RunnerSpec;
+use exec::ours::Ours;
+use machine::Machine;
+use progress::Progress;
+use record::{Kind, Measurement, Metric, RunDoc, Skipped};
+use workloads::{Outcome, Params, Workload};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Report(args)) => results::main(&args),
+        Some(Command::EchoChild { core }) => match workloads::switch::echo_child(core) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench echo-child: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        None => run(&cli.run),
+    }
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: bench was built without optimisations: its figures are not representative \
+             (use `cargo run --release -p bench`)"
+        );
+    }
+    let workers = args.workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+
+    // Which modes build; an explicitly requested mode that does not is an error.
+    let explicit = args.mode != cli::ModeArg::All;
+    let mut runners = Vec::new();
+    let mut skipped = Vec::new();
+    let mut park_backend = None;
+    for mode in args.mode.modes() {
+        match Ours::build(mode, workers, args.pin) {
+            Ok(rt) => {
+                park_backend.get_or_insert_with(|| rt.park_backend());
+                runners.push(RunnerSpec::Mode(mode));
+            }
+            Err(e) if explicit => {
+                eprintln!("error: cannot run mode {mode}: {e}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("note: skipping mode {mode}: {e}");
+                skipped.push(Skipped {
+                    mode: mode.name().into(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    for peer in args.peer.iter().flat_map(|p| p.expand()) {
+        if !runners.contains(&RunnerSpec::Peer(peer)) {
+            runners.push(RunnerSpec::Peer(peer));
+        }
+    }
+    let park_backend = park_backend.unwrap_or_else(|| {
+        Ours::build(Mode::Single, 1, false)
+            .map_or_else(|e| format!("unknown ({e})"), |rt| rt.park_backend())
+    });
+
+    let mut selected: Vec<Workload> = Vec::new();
+    for w in if args.workload.is_empty() {
+        Workload::all()
+    } else {
+        args.workload.clone()
+    } {
+        if !selected.contains(&w) {
+            selected.push(w);
+        }
+    }
+
+    let params = Params {
+        quick: args.quick,
+        workers,
+        burn_per_ms: if selected.iter().any(|w| w.needs_calibration()) {
+            work::units_per_ms()
+        } else {
+            1
+        },
+    };
+
+    println!(
+        "bench: {} on {}; {workers} workers{}{}; {}",
+        selected
+            .iter()
+            .map(|w| w.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        runners
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        if args.quick { ", quick sizes" } else { "" },
+        if args.pin { ", pinned" } else { "" },
+        park_backend,
+    );
+    println!("{}", table::header());
+
+    let steps = selected.len() * runners.len() + usize::from(selected.contains(&Workload::Switch));
+    let progress = Progress::new(steps as u64);
+    let mut measurements: Vec<Measurement> = Vec::new();
+    let mut headlines: Vec<Measurement> = Vec::new();
+    let mut failures = 0;
+
+    'all: for &w in &selected {
+        for &r in &runners {
+            progress.running(format!("{} on {}", w.name(), r.name()));
+            match driver::run_one(w, r, params, args.pin) {
+                Ok(mut outcome) => {
+                    if w == Workload::Cpu {
+                        add_speedup(&mut outcome, r, &measurements);
+                    }
+                    let ms = to_measurements(r.name(), r.kind(), w, &outcome);
+                    progress.print(|| println!("{}", table::row(&ms[0], &outcome.detail)));
+                    headlines.push(ms[0].clone());
+                    measurements.extend(ms);
+                }
+                Err(e) => {
+                    failures += 1;
+                    progress.print(|| eprintln!("error: {} on {} failed: {e}", w.name(), r.name()));
+                    if e.hung() {
+                        // Its thread may still be spinning: later figures would be wrong.
+                        eprintln!("error: stopping here; the figures so far are kept");
+                        break 'all;
+                    }
+                }
+            }
+            progress.done();
+        }
+        if w == Workload::Switch {
+            progress.running("switch: OS threads and processes".into());
+            let os = workloads::switch::measure_os(workloads::switch::budget(&params), 3, |name| {
+                progress.running(format!("switch: {name}"))
+            });
+            let outcome = Outcome {
+                params: os.params,
+                metrics: os.metrics,
+                detail: String::new(),
+            };
+            let ms = to_measurements("os", Kind::Os, w, &outcome);
+            progress.print(|| {
+                for m in &ms {
+                    println!("{}", table::row(m, "per switch, socket-pair ping-pong"));
+                }
+                for note in &os.notes {
+                    eprintln!("note: switch {note}");
+                }
+            });
+            headlines.extend(ms.iter().cloned());
+            measurements.extend(ms);
+            progress.done();
+        }
+    }
+    progress.finish();
+
+    if runners.len() > 1 {
+        println!("\nside by side (headline figures):");
+        print!("{}", table::side_by_side(&headlines));
+    }
+
+    if let Some(path) = &args.json {
+        let doc = RunDoc {
+            machine: Some(Machine::collect(park_backend)),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            quick: args.quick,
+            workers,
+            skipped,
+            measurements,
+        };
+        let text = serde_json::to_string_pretty(&doc).expect("measurements serialise");
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The cpu workload's speed-up over `single` measured earlier in this run.
+fn add_speedup(outcome: &mut Outcome, r: RunnerSpec, earlier: &[Measurement]) {
+    if r == RunnerSpec::Mode(Mode::Single) {
+        return;
+    }
+    let Some(single) = earlier
+        .iter()
+        .find(|m| m.mode == "single" && m.workload == "cpu" && m.metric == "wall")
+    else {
+        return;
+    };
+    let runs: Vec<f64> = outcome.metrics[0]
+        .runs
+        .iter()
+        .map(|w| single.value / w)
+        .collect();
+    let speedup = Metric::new("speedup", "x", runs);
+    outcome.detail += &format!(", {:.2}x single", speedup.value());
+    outcome.metrics.push(speedup);
+}
+
+fn to_measurements(mode: &str, kind: Kind, w: Workload, outcome: &Outcome) -> Vec<Measurement> {
+    outcome
+        .metrics
+        .iter()
+        .map(|m| Measurement {
+            mode: mode.to_string(),
+            kind,
+            workload: w.name().to_string(),
+            metric: m.name.to_string(),
+            value: m.value(),
+            unit: m.unit.to_string(),
+            runs: m.runs.clone(),
+            params: outcome.params.clone(),
+        })
+        .collect()
+}

@@ -94,14 +94,14 @@ impl<F: Future + Unpin> ReadySet<F> {
                 *parent = Some(cx.waker().clone());
             }
         }
-        loop {
-            if self.queue.is_empty() {
-                let mut woken = self.shared.woken.lock().unwrap_or_else(|e| e.into_inner());
-                self.queue.extend(woken.drain(..));
-            }
-            let Some(idx) = self.queue.pop_front() else {
-                return Poll::Pending;
-            };
+        // Take the children woken so far once per call: a child that wakes itself while
+        // polled (a budgeted JoinHandle, yield_now) is polled again at the next call, after
+        // the task has yielded, never in a loop inside this one.
+        {
+            let mut woken = self.shared.woken.lock().unwrap_or_else(|e| e.into_inner());
+            self.queue.extend(woken.drain(..));
+        }
+        while let Some(idx) = self.queue.pop_front() {
             if self.done[idx] {
                 continue;
             }
@@ -112,6 +112,7 @@ impl<F: Future + Unpin> ReadySet<F> {
                 return Poll::Ready(Some((idx, out)));
             }
         }
+        Poll::Pending
     }
 
     /// The futures, finished or not, in input order.

@@ -152,7 +152,9 @@ impl Core {
                 self.run_task(r);
                 continue;
             }
-            if self.fire_timers() {
+            // Out of work: fire every worker's due timers, not only ours, so that a sleep
+            // registered on a worker now busy in a long poll still wakes on time.
+            if self.fire_all_timers() {
                 continue;
             }
             if let Some(r) = self.search() {
@@ -257,9 +259,26 @@ impl Core {
         any
     }
 
+    fn fire_all_timers(&self) -> bool {
+        let mut fired = self.fired.take();
+        let mut any = false;
+        for driver in self.shared.drivers.iter() {
+            any |= driver.fire(&mut fired, |cb| cb.run());
+        }
+        self.fired.set(fired);
+        any
+    }
+
     fn park(&self) {
+        // Park until the earliest timer of any worker (see `fire_all_timers`).
         let driver = &self.shared.drivers[self.index];
-        let timeout = match driver.timers.next_deadline() {
+        let next = self
+            .shared
+            .drivers
+            .iter()
+            .filter_map(|d| d.timers.next_deadline())
+            .min();
+        let timeout = match next {
             Some(t) => {
                 let d = t.saturating_duration_since(driver.clock.now());
                 if d.is_zero() {

@@ -1,0 +1,148 @@
+//! The command line: which modes, which workloads, how big, and where the raw output goes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use runtime::Mode;
+
+use crate::workloads::Workload;
+
+/// Runs the same workloads in every mode of the runtime and prints one fixed-width row per
+/// workload and mode.
+///
+/// Examples:
+///   bench --mode threads
+///   bench --mode all --quick --json out.json
+///   bench --mode single --workload io,cpu --peer tokio-ct
+///   bench report --out RESULTS.md out.json peers.json
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    version,
+    args_conflicts_with_subcommands = true,
+    verbatim_doc_comment
+)]
+pub struct Cli {
+    /// `report`: turn JSON runs into RESULTS.md. Without a subcommand, run the benchmark.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The benchmark's options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands besides the default (running the benchmark).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Merges JSON files written by `--json` and by the Python peers into a Markdown report.
+    Report(ReportArgs),
+    /// Internal: the other side of the process switch measurement (echoes stdin to stdout).
+    #[command(hide = true)]
+    EchoChild {
+        /// Pin to this core first.
+        #[arg(long)]
+        core: Option<usize>,
+    },
+}
+
+/// Options of `bench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON files to merge: the first one that has machine information supplies it.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write the Markdown (`-` for stdout).
+    #[arg(long, default_value = "-")]
+    pub out: PathBuf,
+    /// The command that reproduces the run, quoted in the report.
+    #[arg(long, default_value = "scripts/results.sh")]
+    pub reproduce: String,
+}
+
+/// Options of a benchmark run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runtime mode to measure, or `all` (modes not built yet are skipped with a note).
+    #[arg(long, value_enum, default_value_t = ModeArg::Threads)]
+    pub mode: ModeArg,
+    /// Worker threads or processes for the pool modes [default: the number of CPUs].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub workers: Option<u32>,
+    /// Pin threads to cores: pool workers one per core, a single loop (`single`,
+    /// `tokio-ct`) to core 0.
+    #[arg(long)]
+    pub pin: bool,
+    /// Workloads to run, comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME[,NAME]")]
+    pub workload: Vec<Workload>,
+    /// Smaller sizes and fewer repetitions: every workload in a few seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also write every measurement, with machine information, as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Also run the same workloads on peer runtimes, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PEER[,PEER]")]
+    pub peer: Vec<PeerArg>,
+}
+
+/// `--mode`: one mode or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One thread, one event loop (like asyncio).
+    Single,
+    /// A work-stealing pool of worker threads.
+    Threads,
+    /// Submitted work in forked worker processes.
+    Processes,
+    /// Threads behind one global lock (like CPython).
+    Gil,
+    /// Every mode that builds, in the order single, threads, processes, gil.
+    All,
+}
+
+impl ModeArg {
+    /// The modes this argument asks for.
+    pub fn modes(self) -> Vec<Mode> {
+        match self {
+            ModeArg::Single => vec![Mode::Single],
+            ModeArg::Threads => vec![Mode::Threads],
+            ModeArg::Processes => vec![Mode::Processes],
+            ModeArg::Gil => vec![Mode::Gil],
+            ModeArg::All => Mode::ALL.to_vec(),
+        }
+    }
+}
+
+/// `--peer`: another runtime to run the same workloads on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+pub enum PeerArg {
+    /// tokio's `current_thread` runtime.
+    TokioCt,
+    /// tokio's `multi_thread` runtime with `--workers` workers.
+    TokioMt,
+    /// async-executor driven by `--workers` threads, with async-io timers (smol's parts).
+    AsyncExecutor,
+    /// Every peer above.
+    All,
+}
+
+impl PeerArg {
+    /// The peers this argument stands for.
+    pub fn expand(self) -> Vec<PeerArg> {
+        match self {
+            PeerArg::All => vec![PeerArg::TokioCt, PeerArg::TokioMt, PeerArg::AsyncExecutor],
+            p => vec![p],
+        }
+    }
+
+    /// The name used in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerArg::TokioCt => "tokio-ct",
+            PeerArg::TokioMt => "tokio-mt",
+            PeerArg::AsyncExecutor => "async-executor",
+            PeerArg::All => "all",
+        }
+    }
+}

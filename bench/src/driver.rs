@@ -1,0 +1,138 @@
+//! Running one workload on one runner: build the runner on a fresh thread (pinned with
+//! `--pin` when the runner is one loop), run, and give up on it if it hangs.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use runtime::Mode;
+
+use crate::cli::PeerArg;
+use crate::exec::ours::Ours;
+use crate::exec::Runner;
+use crate::record::Kind;
+use crate::workloads::{self, Outcome, Params, Workload};
+use crate::{peers, pin};
+
+/// How long one workload may take on one runner before the run is declared hung.
+const HANG: Duration = Duration::from_secs(180);
+
+/// Who runs a workload: a mode of ours or a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerSpec {
+    /// A mode of this runtime.
+    Mode(Mode),
+    /// A peer runtime.
+    Peer(PeerArg),
+}
+
+impl RunnerSpec {
+    /// The name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunnerSpec::Mode(m) => m.name(),
+            RunnerSpec::Peer(p) => p.name(),
+        }
+    }
+
+    /// Mode or peer.
+    pub fn kind(self) -> Kind {
+        match self {
+            RunnerSpec::Mode(_) => Kind::Mode,
+            RunnerSpec::Peer(_) => Kind::Peer,
+        }
+    }
+
+    /// Runners whose whole loop is the thread calling `block_on`: `--pin` pins that thread.
+    fn one_loop(self) -> bool {
+        matches!(
+            self,
+            RunnerSpec::Mode(Mode::Single) | RunnerSpec::Peer(PeerArg::TokioCt)
+        )
+    }
+}
+
+/// Why a run produced nothing.
+#[derive(Debug)]
+pub enum RunError {
+    /// It failed: could not build, or panicked.
+    Failed(String),
+    /// It did not finish within the time limit; its thread is abandoned.
+    Hung(Duration),
+}
+
+impl RunError {
+    /// Whether the run was abandoned while still running.
+    pub fn hung(&self) -> bool {
+        matches!(self, RunError::Hung(_))
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Failed(why) => f.write_str(why),
+            RunError::Hung(d) => write!(f, "did not finish within {} s", d.as_secs()),
+        }
+    }
+}
+
+/// Runs `w` on a fresh `r`, on a fresh thread, so that a panicking workload fails alone,
+/// pinning never leaks into the next run, and a hang is reported instead of waited on.
+pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Outcome, RunError> {
+    let (tx, rx) = mpsc::channel();
+    let driver = std::thread::Builder::new()
+        .name(format!("bench-{}", r.name()))
+        .spawn(move || {
+            let _ = tx.send(build_and_run(w, r, &p, pin));
+        })
+        .map_err(|e| RunError::Failed(format!("cannot start a driver thread: {e}")))?;
+    match rx.recv_timeout(HANG) {
+        Ok(result) => {
+            let _ = driver.join();
+            result.map_err(RunError::Failed)
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(RunError::Hung(HANG)),
+        // The sender is gone without sending: the workload panicked.
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(RunError::Failed(match driver.join() {
+            Err(panic) => format!(
+                "panicked: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)")
+            ),
+            Ok(()) => "ended without a result".into(),
+        })),
+    }
+}
+
+fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Outcome, String> {
+    if pin && r.one_loop() {
+        pin::pin_current(0);
+    }
+    let pin_pool = pin && !r.one_loop();
+    match r {
+        RunnerSpec::Mode(m) => drive(w, Ours::build(m, p.workers, pin_pool), p),
+        RunnerSpec::Peer(PeerArg::TokioCt) => drive(w, peers::tokio::Tokio::current_thread(), p),
+        RunnerSpec::Peer(PeerArg::TokioMt) => {
+            drive(w, peers::tokio::Tokio::multi_thread(p.workers, pin_pool), p)
+        }
+        RunnerSpec::Peer(PeerArg::AsyncExecutor) => {
+            if pin_pool {
+                pin::pin_current(0);
+            }
+            drive(w, peers::smol::Smol::new(p.workers, pin_pool), p)
+        }
+        RunnerSpec::Peer(PeerArg::All) => Err("`all` is not a runner".into()),
+    }
+}
+
+fn drive<R: Runner, E: std::fmt::Display>(
+    w: Workload,
+    built: Result<R, E>,
+    p: &Params,
+) -> Result<Outcome, String> {
+    let r = built.map_err(|e| format!("cannot build: {e}"))?;
+    Ok(workloads::run(w, &r, p))
+}

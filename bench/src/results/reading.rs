@@ -1,0 +1,189 @@
+//! One plain-language sentence per workload, generated from the numbers, so the report
+//! says what the tables show without anyone rewriting it after each run.
+
+use crate::record::Measurement;
+use crate::table::value;
+
+/// Looks figures up by runner and metric.
+struct Figures<'a> {
+    ms: &'a [&'a Measurement],
+}
+
+impl Figures<'_> {
+    fn get(&self, runner: &str, metric: &str) -> Option<f64> {
+        self.ms
+            .iter()
+            .find(|m| m.mode == runner && m.metric == metric)
+            .map(|m| m.value)
+            .filter(|v| v.is_finite())
+    }
+
+    /// Every runner with `metric`, in report order.
+    fn all(&self, metric: &str) -> Vec<(&str, f64)> {
+        super::runners(self.ms)
+            .into_iter()
+            .filter_map(|r| self.get(r, metric).map(|v| (r, v)))
+            .collect()
+    }
+
+    fn list(&self, metric: &str, suffix: &str) -> String {
+        self.all(metric)
+            .iter()
+            .map(|(r, v)| format!("{r} {}{suffix}", value(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The sentence for `workload`, if there is anything to say.
+pub fn read(workload: &str, ms: &[&Measurement]) -> Option<String> {
+    let f = Figures { ms };
+    let size = ms.first().map_or("", |m| m.params.as_str());
+    let text = match workload {
+        "io" => {
+            let ratios = f.all("wall/d");
+            if ratios.is_empty() {
+                return None;
+            }
+            let worst = ratios.iter().map(|r| r.1).fold(0.0, f64::max);
+            let verdict = if worst < 1.5 {
+                "every runner overlaps the waits and finishes in about one wait".to_string()
+            } else {
+                "not every runner overlaps the waits".to_string()
+            };
+            format!(
+                "{size}: {verdict} ({}), where one wait after another would take 8x.",
+                f.list("wall/d", "x")
+            )
+        }
+        "cpu" => {
+            let mut parts = Vec::new();
+            if let Some(single) = f.get("single", "wall") {
+                parts.push(format!(
+                    "single runs the jobs in turn in {} ms",
+                    value(single)
+                ));
+            }
+            let parallel = f.list("vs_one_core", "x");
+            if !parallel.is_empty() {
+                parts.push(format!(
+                    "relative to the same jobs run in turn on one thread just before: {parallel}"
+                ));
+            }
+            if let (Some(threads), Some(gil)) =
+                (f.get("threads", "vs_one_core"), f.get("gil", "vs_one_core"))
+            {
+                parts.push(format!(
+                    "the GIL takes threads from {}x to {}x",
+                    value(threads),
+                    value(gil)
+                ));
+            }
+            let py: Vec<String> = ["py-threads", "py-processes"]
+                .iter()
+                .filter_map(|r| f.get(r, "speedup").map(|v| format!("{r} {}x", value(v))))
+                .collect();
+            if !py.is_empty() {
+                parts.push(format!("Python, relative to py-asyncio: {}", py.join(", ")));
+            }
+            if parts.is_empty() {
+                return None;
+            }
+            format!("{size}: {}.", parts.join("; "))
+        }
+        "mixed" => {
+            let ratios = f.list("wall/attention", "x");
+            if ratios.is_empty() {
+                return None;
+            }
+            format!(
+                "the cooking-rice day takes, in units of the attention work alone: {ratios}. 1.00x \
+                 is one person starting the machines and doing the rest in turn; below 1 the \
+                 attention work itself ran in parallel; 2.00x is nothing overlapped."
+            )
+        }
+        "spawn" | "yield" | "pingpong" | "chained" => {
+            let metric = ms.first()?.metric.as_str();
+            let mut all = f.all(metric);
+            if all.is_empty() {
+                return None;
+            }
+            all.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let listed: Vec<String> = all
+                .iter()
+                .map(|(r, v)| format!("{r} {}", value(*v)))
+                .collect();
+            let mut s = format!(
+                "ns {} ({size}), fastest first: {}",
+                metric.replace('_', " "),
+                listed.join(", ")
+            );
+            for (ours, peer) in [("single", "tokio-ct"), ("threads", "tokio-mt")] {
+                if let (Some(a), Some(b)) = (f.get(ours, metric), f.get(peer, metric)) {
+                    s += &format!("; {ours} takes {:.2}x {peer}'s time", a / b);
+                }
+            }
+            s + "."
+        }
+        "switch" => {
+            let co = f.list("coroutine", " ns");
+            let mut s = String::new();
+            if !co.is_empty() {
+                s += &format!("a task switch (two tasks waking each other) costs {co}");
+            }
+            let base = f.get("single", "coroutine");
+            for (metric, what) in [
+                ("thread_1core", "an OS thread switch on one core"),
+                ("process_1core", "an OS process switch on one core"),
+                ("thread_2cores", "a wake-up of a thread on the other core"),
+                ("process_2cores", "of a process on the other core"),
+            ] {
+                if let Some(v) = f.get("os", metric) {
+                    if !s.is_empty() {
+                        s += "; ";
+                    }
+                    s += &format!("{what} {} ns", value(v));
+                    if let Some(b) = base {
+                        s += &format!(" ({:.0}x single's task switch)", v / b);
+                    }
+                }
+            }
+            if s.is_empty() {
+                return None;
+            }
+            s + "."
+        }
+        "timers" => {
+            let walls = f.all("wall");
+            if walls.is_empty() {
+                return None;
+            }
+            let parts: Vec<String> = walls
+                .iter()
+                .map(|(r, w)| match f.get(r, "late_p99") {
+                    Some(p99) => format!("{r} {} ms (p99 wake {} us late)", value(*w), value(p99)),
+                    None => format!("{r} {} ms", value(*w)),
+                })
+                .collect();
+            format!("{size} all finish in: {}.", parts.join(", "))
+        }
+        "gil_convoy" => {
+            let p99 = f.all("p99");
+            if p99.is_empty() {
+                return None;
+            }
+            let parts: Vec<String> = p99
+                .iter()
+                .map(|(r, v)| format!("{r} {} ms", value(v / 1e3)))
+                .collect();
+            format!(
+                "with {size}, an echo round trip's p99 is {}. For reference: a loop that runs \
+                 the job itself answers only when it ends (about the job's length); py-threads \
+                 shows CPython's real GIL; worker processes leave the loop free.",
+                parts.join(", ")
+            )
+        }
+        _ => return None,
+    };
+    Some(text)
+}

@@ -1,0 +1,141 @@
+//! The workloads. Each is written once against [`Exec`](crate::exec::Exec), runs unchanged
+//! in every mode and on every peer, and reports one [`Outcome`]: its size, its metrics
+//! (the first is the headline of its summary row) and a few words of detail.
+
+mod chained;
+mod cpu;
+mod gil_convoy;
+mod io;
+mod mixed;
+mod pingpong;
+mod spawn;
+pub mod switch;
+mod sync;
+mod timers;
+mod yield_many;
+
+use clap::ValueEnum;
+
+use crate::exec::Runner;
+use crate::record::Metric;
+
+/// A workload, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Workload {
+    /// N fetches that each sleep d, concurrently: concurrency.
+    Io,
+    /// N naive-Fibonacci jobs through `submit`: parallelism.
+    Cpu,
+    /// The seed's cooking-rice day: three machine waits and three attention computations.
+    Mixed,
+    /// 10,000 spawns of tiny tasks (tokio's spawn_many).
+    Spawn,
+    /// 200 tasks yielding 1,000 times each (tokio's yield_many).
+    Yield,
+    /// 1,000 ping-pongs between freshly spawned task pairs (tokio's ping_pong).
+    Pingpong,
+    /// A chain of 1,000 tasks, each spawning the next (tokio's chained_spawn).
+    Chained,
+    /// The cost of one switch: coroutines, OS threads, OS processes.
+    Switch,
+    /// 10,000 concurrent sleeps of 10 ms: total time and wake lateness.
+    Timers,
+    /// An echo task's round trip while CPU-bound jobs run (the GIL's convoy effect).
+    #[value(name = "gil_convoy", alias = "gil-convoy")]
+    GilConvoy,
+}
+
+impl Workload {
+    /// Every workload, in report order.
+    pub fn all() -> Vec<Workload> {
+        Workload::value_variants().to_vec()
+    }
+
+    /// The name used in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Io => "io",
+            Workload::Cpu => "cpu",
+            Workload::Mixed => "mixed",
+            Workload::Spawn => "spawn",
+            Workload::Yield => "yield",
+            Workload::Pingpong => "pingpong",
+            Workload::Chained => "chained",
+            Workload::Switch => "switch",
+            Workload::Timers => "timers",
+            Workload::GilConvoy => "gil_convoy",
+        }
+    }
+
+    /// Whether this workload needs [`crate::work::units_per_ms`].
+    pub fn needs_calibration(self) -> bool {
+        matches!(self, Workload::Mixed | Workload::GilConvoy)
+    }
+}
+
+/// Settings shared by every workload.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// Smaller sizes, fewer repetitions.
+    pub quick: bool,
+    /// Workers of the pool modes and peers.
+    pub workers: usize,
+    /// [`crate::work::burn`] units per millisecond of one core.
+    pub burn_per_ms: u64,
+}
+
+impl Params {
+    /// Repetitions of a workload whose figure is a median: 5, or 3 when quick.
+    pub fn reps(&self) -> usize {
+        if self.quick {
+            3
+        } else {
+            5
+        }
+    }
+
+    /// Picks the normal or the quick size.
+    pub fn size<T>(&self, normal: T, quick: T) -> T {
+        if self.quick {
+            quick
+        } else {
+            normal
+        }
+    }
+}
+
+/// What one workload run by one runner measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The size, e.g. `8 x 100 ms`.
+    pub params: String,
+    /// The metrics; the first is the summary row's headline.
+    pub metrics: Vec<Metric>,
+    /// A few words for the summary row.
+    pub detail: String,
+}
+
+/// Runs `w` on `r`.
+pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
+    match w {
+        Workload::Io => io::run(r, p),
+        Workload::Cpu => cpu::run(r, p),
+        Workload::Mixed => mixed::run(r, p),
+        Workload::Spawn => spawn::run(r, p),
+        Workload::Yield => yield_many::run(r, p),
+        Workload::Pingpong => pingpong::run(r, p),
+        Workload::Chained => chained::run(r, p),
+        Workload::Switch => switch::coroutine(r, p),
+        Workload::Timers => timers::run(r, p),
+        Workload::GilConvoy => gil_convoy::run(r, p),
+    }
+}
+
+/// Runs `once` `reps` times on fresh futures and returns every run's figure.
+fn repeat<R: Runner, F, Fut>(r: &R, reps: usize, mut once: F) -> Vec<f64>
+where
+    F: FnMut(R::Exec) -> Fut,
+    Fut: std::future::Future<Output = f64> + Send + 'static,
+{
+    (0..reps).map(|_| r.block_on(once(r.exec()))).collect()
+}

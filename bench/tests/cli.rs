@@ -1,0 +1,207 @@
+//! The bench's command line, run as a user would: every mode that builds runs `--quick`,
+//! bad arguments fail with a message, `--json` carries every requested workload, and
+//! `bench report` turns it into Markdown.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use runtime::{Mode, Runtime};
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(args)
+        .output()
+        .expect("the bench binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("bench-cli-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn every_buildable_mode_runs_quick_and_the_others_say_why_not() {
+    for mode in Mode::ALL {
+        let out = bench(&[
+            "--mode",
+            mode.name(),
+            "--quick",
+            "--workers",
+            "2",
+            "--workload",
+            "chained",
+        ]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        match Runtime::builder().mode(mode).workers(2).build() {
+            Ok(_) => {
+                assert!(out.status.success(), "{mode}: {stderr}");
+                let row = format!("{:<15} chained", mode.name());
+                assert!(stdout.contains(&row), "{mode}: no row in\n{stdout}");
+            }
+            Err(e) => {
+                assert!(
+                    !out.status.success(),
+                    "{mode} does not build but the bench succeeded"
+                );
+                assert!(
+                    stderr.contains(&format!("cannot run mode {mode}")),
+                    "{stderr}"
+                );
+                assert!(stderr.contains(&e.to_string()), "{stderr}");
+            }
+        }
+    }
+}
+
+#[test]
+fn mode_all_skips_what_does_not_build() {
+    let out = bench(&["--mode", "all", "--quick", "--workload", "chained"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    for mode in Mode::ALL {
+        if Runtime::builder().mode(mode).build().is_ok() {
+            assert!(
+                stdout.contains(&format!("{:<15} chained", mode.name())),
+                "{stdout}"
+            );
+        } else {
+            assert!(
+                stderr.contains(&format!("note: skipping mode {mode}")),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    for (args, expect) in [
+        (&["--mode", "nope"][..], "nope"),
+        (&["--workers", "0"][..], "0"),
+        (&["--workload", "nope"][..], "nope"),
+        (&["--workload", "io,nope"][..], "nope"),
+        (&["--peer", "nope"][..], "nope"),
+        (&["--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let out = bench(args);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains("error") && stderr.contains(expect),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn json_carries_every_requested_workload_and_report_renders_it() {
+    let json = temp("run.json");
+    let md = temp("results.md");
+    let requested = ["io", "spawn", "yield", "chained"];
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        &requested.join(","),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    if cfg!(debug_assertions) {
+        assert!(text(&out.stderr).contains("without optimisations"));
+    }
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let machine = &doc["machine"];
+    for field in ["cpu", "cores", "kernel", "rustc", "commit", "date"] {
+        assert!(
+            !machine[field].is_null(),
+            "machine.{field} missing in {machine}"
+        );
+    }
+    let ms = doc["measurements"].as_array().expect("a measurement list");
+    for w in requested {
+        let m = ms
+            .iter()
+            .find(|m| m["workload"] == w && m["mode"] == "single")
+            .unwrap_or_else(|| panic!("no {w} measurement"));
+        assert!(m["value"].as_f64().is_some_and(|v| v > 0.0), "{m}");
+        assert!(m["unit"].as_str().is_some_and(|u| !u.is_empty()), "{m}");
+    }
+
+    let out = bench(&[
+        "report",
+        "--out",
+        md.to_str().unwrap(),
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&md).unwrap();
+    assert!(report.contains("**Machine:**"), "{report}");
+    for w in requested {
+        assert!(
+            report.contains(&format!("## {w}")),
+            "no {w} table in\n{report}"
+        );
+    }
+    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(md);
+}
+
+#[test]
+fn peers_run_the_same_workload() {
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "chained",
+        "--peer",
+        "all",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for runner in ["single", "tokio-ct", "tokio-mt", "async-executor"] {
+        assert!(
+            stdout.contains(&format!("{runner:<15} chained")),
+            "no {runner} in\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("side by side"), "{stdout}");
+}
+
+#[test]
+fn switch_measures_coroutines_threads_and_processes() {
+    let json = temp("switch.json");
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "switch",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ms = doc["measurements"].as_array().unwrap();
+    for (mode, metric) in [
+        ("single", "coroutine"),
+        ("os", "thread_1core"),
+        ("os", "process_1core"),
+    ] {
+        assert!(
+            ms.iter().any(|m| m["mode"] == mode
+                && m["metric"] == metric
+                && m["value"].as_f64().is_some_and(|v| v > 0.0)),
+            "no {mode} {metric} in {ms:?}"
+        );
+    }
+    let _ = std::fs::remove_file(json);
+}
