@@ -218,3 +218,55 @@ fn long_poll_is_reported_with_name() {
     h.join().unwrap();
     assert!(rt.metrics().workers[0].long_polls >= 1);
 }
+
+#[test]
+fn a_sleep_on_a_busy_worker_is_fired_by_an_idle_one() {
+    let rt = Runtime::builder()
+        .mode(Mode::Threads)
+        .workers(2)
+        .build()
+        .unwrap();
+    let took = rt
+        .block_on(rt.spawn(async {
+            let start = std::time::Instant::now();
+            let sleep = runtime::sleep(Duration::from_millis(20));
+            // Registers the timer on this worker, then occupies this worker for 400 ms: the
+            // hog goes to its LIFO slot (not stealable) and runs as soon as we suspend.
+            runtime::spawn(async { std::thread::sleep(Duration::from_millis(400)) });
+            sleep.await;
+            start.elapsed()
+        }))
+        .unwrap();
+    // The other worker is idle and fires the timer; before, the wake waited for the hog.
+    assert!(took < Duration::from_millis(300), "{took:?}");
+}
+
+/// A future that wakes itself and stays pending forever, as a budgeted JoinHandle does.
+struct SelfWaking;
+
+impl std::future::Future for SelfWaking {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+fn gather_of_a_self_waking_child_yields_between_polls() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            // If one poll of the gather looped over its self-waking child, this task would
+            // never get to run again, and the test would hang.
+            let g = runtime::spawn(runtime::gather([SelfWaking, SelfWaking]));
+            for _ in 0..10 {
+                runtime::yield_now().await;
+            }
+            g.cancel();
+            assert!(g.await.unwrap_err().is_cancelled());
+        });
+    }
+}
