@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the bench in release, runs every mode and the peers on the same workloads, and
-# writes RESULTS.md from the raw JSON (kept in target/results/). RESULTS.md is written only
-# by this script.
+# writes RESULTS.md and the charts it links to (results/*.svg) from the raw JSON (kept in
+# target/results/). `bench report` creates results/ and removes the charts a run no longer
+# has. RESULTS.md and results/ are written only by this script.
 #
 #   scripts/results.sh            full sizes (a few minutes on 2 cores)
 #   scripts/results.sh --quick    small sizes, for checking the pipeline
@@ -15,7 +16,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=(--quick); shift ;;
         --workers) workers=(--workers "$2"); shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "results.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done

@@ -57,6 +57,13 @@ pub struct ReportArgs {
     /// The command that reproduces the run, quoted in the report.
     #[arg(long, default_value = "scripts/results.sh")]
     pub reproduce: String,
+    /// Where to write the SVG charts the report links to, relative to the directory of
+    /// `--out` (no charts with `--out -`). Charts this run cannot draw are removed from it.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub charts: PathBuf,
+    /// Write no charts.
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 /// Options of a benchmark run.

@@ -134,15 +134,21 @@ fn json_carries_every_requested_workload_and_report_renders_it() {
         assert!(m["unit"].as_str().is_some_and(|u| !u.is_empty()), "{m}");
     }
 
+    let charts = format!("bench-cli-{}-charts", std::process::id());
     let out = bench(&[
         "report",
         "--out",
         md.to_str().unwrap(),
+        "--charts",
+        &charts,
         json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = std::fs::read_to_string(&md).unwrap();
     assert!(report.contains("**Machine:**"), "{report}");
+    // None of these workloads is charted: no charts, no links, no directory.
+    assert!(!report.contains("## Charts"), "{report}");
+    assert!(!std::env::temp_dir().join(&charts).exists());
     for w in requested {
         assert!(
             report.contains(&format!("## {w}")),

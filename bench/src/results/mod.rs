@@ -1,10 +1,13 @@
 //! `bench report`: merges JSON runs (the bench's `--json` and the Python peers') into
-//! RESULTS.md: the machine, the command to reproduce, a plain-language reading, and one
-//! table per workload with every mode and peer side by side.
+//! RESULTS.md: the machine, the command to reproduce, a plain-language reading, SVG charts
+//! (written next to it, see [`charts`]), and one table per workload with every mode and
+//! peer side by side.
 
+mod charts;
 mod reading;
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::ReportArgs;
@@ -27,7 +30,22 @@ pub fn main(args: &ReportArgs) -> ExitCode {
             }
         }
     }
-    let markdown = render(&docs, &args.reproduce);
+    let charts = if args.no_charts || args.out.as_os_str() == "-" {
+        Vec::new()
+    } else {
+        let all: Vec<&Measurement> = docs.iter().flat_map(|d| &d.measurements).collect();
+        let workers = docs.iter().find(|d| d.machine.is_some()).map(|d| d.workers);
+        let base = args.out.parent().unwrap_or(Path::new(""));
+        let link = args.charts.to_string_lossy().replace('\\', "/");
+        charts::write_all(&all, workers, &base.join(&args.charts))
+            .into_iter()
+            .map(|c| Chart {
+                link: format!("{}/{}", link.trim_end_matches('/'), c.file),
+                title: c.title,
+            })
+            .collect()
+    };
+    let markdown = render(&docs, &args.reproduce, &charts);
     if args.out.as_os_str() == "-" {
         print!("{markdown}");
     } else if let Err(e) = std::fs::write(&args.out, markdown) {
@@ -64,8 +82,16 @@ fn runners<'a>(ms: &[&'a Measurement]) -> Vec<&'a str> {
     out.into_iter().map(|(_, _, r)| r).collect()
 }
 
-/// Renders the report.
-pub fn render(docs: &[RunDoc], reproduce: &str) -> String {
+/// A chart the report links to.
+pub struct Chart {
+    /// Its path relative to the report.
+    pub link: String,
+    /// Its title, the image's alternative text.
+    pub title: String,
+}
+
+/// Renders the report, linking to `charts`.
+pub fn render(docs: &[RunDoc], reproduce: &str, charts: &[Chart]) -> String {
     let all: Vec<&Measurement> = docs.iter().flat_map(|d| &d.measurements).collect();
     let mut md = String::new();
     md.push_str("# Results\n\n");
@@ -122,6 +148,13 @@ pub fn render(docs: &[RunDoc], reproduce: &str) -> String {
         }
     }
     md.push('\n');
+
+    if !charts.is_empty() {
+        md.push_str("## Charts\n\n");
+        for c in charts {
+            writeln!(md, "![{}]({})\n", c.title, c.link).unwrap();
+        }
+    }
 
     for (w, ms) in &per {
         table(&mut md, w, ms);
@@ -212,4 +245,176 @@ fn table(md: &mut String, w: &str, ms: &[&Measurement]) {
         }
     }
     md.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::machine::Machine;
+
+    /// A fresh, empty directory of this test process.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bench-report-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn m(mode: &str, kind: Kind, workload: &str, metric: &str, v: f64, unit: &str) -> Measurement {
+        Measurement {
+            mode: mode.into(),
+            kind,
+            workload: workload.into(),
+            metric: metric.into(),
+            value: v,
+            unit: unit.into(),
+            runs: vec![v],
+            params: format!("{workload} size"),
+        }
+    }
+
+    /// A small run with every charted workload: two modes, a Rust peer, a Python peer, the OS.
+    fn measurements() -> Vec<Measurement> {
+        let mut ms = Vec::new();
+        for (mode, kind, scale) in [
+            ("single", Kind::Mode, 1.0),
+            ("threads", Kind::Mode, 0.5),
+            ("tokio-mt", Kind::Peer, 0.6),
+        ] {
+            ms.push(m(mode, kind, "io", "wall", 100.0, "ms"));
+            ms.push(m(mode, kind, "cpu", "vs_one_core", 0.9 / scale, "x"));
+            for (i, p) in ["p99", "p50", "p90", "p99.9", "max"].iter().enumerate() {
+                let us = 1000.0 * scale * (i + 1) as f64;
+                ms.push(m(mode, kind, "gil_convoy", p, us, "us"));
+                ms.push(m(mode, kind, "timers", &format!("late_{p}"), us, "us"));
+            }
+            ms.push(m(mode, kind, "switch", "coroutine", 100.0 / scale, "ns"));
+        }
+        ms.push(m("py-threads", Kind::Peer, "cpu", "speedup", 0.9, "x"));
+        ms.push(m(
+            "py-threads",
+            Kind::Peer,
+            "gil_convoy",
+            "p50",
+            4000.0,
+            "us",
+        ));
+        for metric in ["thread_1core", "thread_2cores", "process_unpinned"] {
+            ms.push(m("os", Kind::Os, "switch", metric, 6000.0, "ns"));
+        }
+        ms
+    }
+
+    /// Writes `measurements` as the JSON of a run into `dir` and runs `bench report` on it
+    /// with `extra` arguments; returns its exit code and the Markdown.
+    fn report(dir: &Path, measurements: Vec<Measurement>, extra: &[&str]) -> (ExitCode, String) {
+        let doc = RunDoc {
+            machine: Some(Machine {
+                cpu: "test cpu".into(),
+                cores: 2,
+                kernel: "test".into(),
+                rustc: "rustc".into(),
+                profile: "release".into(),
+                commit: "0000000".into(),
+                date: "2026-01-01T00:00:00Z".into(),
+                park_backend: "test".into(),
+            }),
+            command: "bench --mode all".into(),
+            quick: true,
+            workers: 2,
+            skipped: Vec::new(),
+            measurements,
+        };
+        let json = dir.join("run.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        let md = dir.join("RESULTS.md");
+        let mut argv = vec![
+            "bench".to_string(),
+            "report".into(),
+            "--out".into(),
+            md.display().to_string(),
+        ];
+        argv.extend(extra.iter().map(|a| a.to_string()));
+        argv.push(json.display().to_string());
+        let Some(Command::Report(args)) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not parsed as `bench report`");
+        };
+        let code = main(&args);
+        (code, std::fs::read_to_string(md).unwrap_or_default())
+    }
+
+    #[test]
+    fn report_writes_svg_charts_next_to_the_markdown_and_links_them() {
+        let dir = scratch("charts");
+        let (code, md) = report(&dir, measurements(), &[]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(md.contains("## Charts"), "{md}");
+        for file in charts::FILES {
+            assert!(
+                md.contains(&format!("](results/{file})")),
+                "{file} not linked in\n{md}"
+            );
+            let svg = std::fs::read_to_string(dir.join("results").join(file)).unwrap();
+            assert!(svg.contains("<svg"), "{file}: {svg}");
+            assert!(
+                svg.contains("threads") && svg.contains("tokio-mt"),
+                "{file}: {svg}"
+            );
+        }
+        let switch = std::fs::read_to_string(dir.join("results/switch.svg")).unwrap();
+        assert!(switch.contains("OS processes, unpinned"), "{switch}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn missing_workloads_get_no_chart_and_stale_charts_are_removed() {
+        let dir = scratch("partial");
+        assert_eq!(report(&dir, measurements(), &[]).0, ExitCode::SUCCESS);
+        let cpu_only: Vec<Measurement> = measurements()
+            .into_iter()
+            .filter(|m| m.workload == "cpu" || m.workload == "io")
+            .collect();
+        let (code, md) = report(&dir, cpu_only, &["--charts", "svg"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(md.contains("](svg/cpu.svg)"), "{md}");
+        assert!(dir.join("svg/cpu.svg").exists());
+        for file in ["gil_convoy.svg", "timers.svg", "switch.svg"] {
+            assert!(!md.contains(file), "{file} linked in\n{md}");
+            assert!(!dir.join("svg").join(file).exists(), "{file} written");
+        }
+
+        // Nothing to chart: no section, and the earlier charts are gone.
+        let io_only = measurements()
+            .into_iter()
+            .filter(|m| m.workload == "io")
+            .collect();
+        let (code, md) = report(&dir, io_only, &["--charts", "svg"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(!md.contains("## Charts") && md.contains("## io"), "{md}");
+        assert!(!dir.join("svg/cpu.svg").exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_report_is_written_when_the_charts_cannot_be() {
+        let dir = scratch("blocked");
+        // A file where the charts directory should be.
+        std::fs::write(dir.join("results"), "not a directory").unwrap();
+        let (code, md) = report(&dir, measurements(), &[]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(md.contains("## cpu") && !md.contains("## Charts"), "{md}");
+
+        let (code, md) = report(&dir, measurements(), &["--no-charts", "--charts", "off"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(
+            !md.contains("## Charts") && !dir.join("off").exists(),
+            "{md}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
