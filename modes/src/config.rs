@@ -34,6 +34,48 @@ pub struct Config {
     /// The mode's name, as the `runtime` crate calls it (reported by
     /// `Scheduler::label`).
     pub label: &'static str,
+    /// `Processes`: the worker-process pool's settings (ignored by the other modes).
+    pub processes: ProcessConfig,
+}
+
+/// Settings of the worker-process pool of `Processes` mode (`Scheduler::processes`).
+///
+/// ```
+/// fn setup() {} // runs once in each worker process, before its first job
+/// let cfg = modes::Config {
+///     workers: 1,
+///     label: "processes",
+///     processes: modes::ProcessConfig {
+///         max_jobs_per_worker: Some(100),
+///         initializer: Some(setup),
+///         ..Default::default()
+///     },
+///     ..Default::default()
+/// };
+/// let (sched, _) = modes::Scheduler::processes(&cfg).unwrap();
+/// sched.shutdown();
+/// ```
+#[derive(Clone, Debug)]
+pub struct ProcessConfig {
+    /// A worker exits after this many jobs and is replaced by a fresh process (`None`:
+    /// workers live as long as the pool). concurrent.futures' `max_tasks_per_child`.
+    pub max_jobs_per_worker: Option<u64>,
+    /// Runs once in each worker process when it starts, before its first job.
+    /// concurrent.futures' `initializer`. If it panics, the pool is broken: every job
+    /// fails with the panic message.
+    pub initializer: Option<fn()>,
+    /// Async jobs one worker runs at once on its loop (sync jobs: always one).
+    pub max_async_jobs_per_worker: usize,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> ProcessConfig {
+        ProcessConfig {
+            max_jobs_per_worker: None,
+            initializer: None,
+            max_async_jobs_per_worker: 64,
+        }
+    }
 }
 
 impl Default for Config {
@@ -48,6 +90,7 @@ impl Default for Config {
             long_poll_threshold: Some(Duration::from_millis(100)),
             gil: None,
             label: "single",
+            processes: ProcessConfig::default(),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - parking on io_uring or a plain condvar ([`ParkBackend`]);
 //! - time: the real or virtual clock, timers and [`sleep`];
 //! - the blocking pool behind `spawn_blocking`;
-//! - [`gil`]: the GIL-like lock's entry points.
+//! - [`gil`]: the GIL-like lock's entry points;
+//! - [`procs`]: the worker-process pool of `Processes` mode (fork server, workers, IPC).
 //!
 //! ```
 //! let (sched, _backend) = modes::Scheduler::single(&modes::Config::default());
@@ -30,6 +31,7 @@ mod loom;
 mod loom_tests;
 mod metrics;
 mod park;
+pub mod procs;
 mod sched;
 mod single;
 mod task;
@@ -37,7 +39,7 @@ mod threads;
 mod time;
 
 pub use callback::CallbackHandle;
-pub use config::Config;
+pub use config::{Config, ProcessConfig};
 pub use gil::GilMetrics;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;

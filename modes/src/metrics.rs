@@ -87,4 +87,6 @@ pub struct RuntimeMetrics {
     pub blocking_in_flight: usize,
     /// The GIL's counters, in `Gil` mode.
     pub gil: Option<crate::GilMetrics>,
+    /// The worker-process pool's counters, in `Processes` mode.
+    pub processes: Option<crate::procs::ProcessMetrics>,
 }

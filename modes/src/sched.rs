@@ -67,6 +67,75 @@ impl Scheduler {
         Ok((Scheduler(Engine::Threads(shared)), backend))
     }
 
+    /// Builds a `Processes` runtime: forks the fork server first (before anything else of
+    /// the pool, or of the loop, exists), starts `cfg.workers` worker processes, then
+    /// builds the parent's `Single` loop. Everything but [`submit_job`](Self::submit_job)
+    /// behaves as in `Single`. See [`procs`](crate::procs) for the protocol.
+    ///
+    /// ```
+    /// let cfg = modes::Config { workers: 2, label: "processes", ..Default::default() };
+    /// let (sched, _backend) = modes::Scheduler::processes(&cfg).unwrap();
+    /// let h = sched.spawn(async { std::process::id() }); // tasks run in this process
+    /// assert_eq!(sched.block_on(h).unwrap(), std::process::id());
+    /// sched.shutdown(); // kills and reaps the workers and the fork server
+    /// ```
+    pub fn processes(cfg: &Config) -> Result<(Scheduler, ParkBackend), String> {
+        let pool = crate::procs::Pool::start(cfg)?;
+        let shared = single::Shared::with_pool(cfg, Some(pool));
+        let backend = shared.backend.clone();
+        Ok((Scheduler(Engine::Single(shared)), backend))
+    }
+
+    /// Sends `job` to a worker process and returns the handle of an ordinary loop task
+    /// that awaits it: its outcome is `decode(result bytes)`, or a panic with the job's
+    /// panic message, or a failure (`JoinError::failed`: a worker that died, a payload
+    /// that did not cross, `decode` returning `Err`). Cancelling the handle while the job
+    /// is queued skips it. `None` if this scheduler has no process pool (not
+    /// `Processes` mode).
+    ///
+    /// ```
+    /// use modes::procs::{Job, JobOutput, Trampoline};
+    /// /// Safety: `func` is ignored.
+    /// unsafe fn pid(_func: usize, _payload: &[u8]) -> JobOutput {
+    ///     JobOutput::Ok(std::process::id().to_le_bytes().to_vec())
+    /// }
+    /// let cfg = modes::Config { workers: 1, label: "processes", ..Default::default() };
+    /// let (sched, _) = modes::Scheduler::processes(&cfg).unwrap();
+    /// let job = Job { trampoline: Trampoline::Sync(pid), func: 0, payload: Vec::new() };
+    /// let h = sched
+    ///     .submit_job(job, |b| Ok(u32::from_le_bytes(b[..4].try_into().unwrap())))
+    ///     .unwrap();
+    /// assert_ne!(h.join().unwrap(), std::process::id()); // it ran in a worker process
+    /// sched.shutdown();
+    /// ```
+    #[track_caller]
+    pub fn submit_job<T, D>(&self, job: crate::procs::Job, decode: D) -> Option<JoinHandle<T>>
+    where
+        T: Send + 'static,
+        D: FnOnce(Vec<u8>) -> Result<T, String> + Send + 'static,
+    {
+        let Engine::Single(s) = &self.0 else {
+            return None;
+        };
+        let pool = s.procs.as_ref()?;
+        let (done, result) = pool.completion();
+        let fut = async move {
+            match result.await {
+                crate::procs::JobOutput::Ok(bytes) => match decode(bytes) {
+                    Ok(v) => v,
+                    Err(reason) => JoinError::failed(task::TaskId(0), reason).resume(),
+                },
+                crate::procs::JobOutput::Panicked(msg) => std::panic::resume_unwind(Box::new(msg)),
+                crate::procs::JobOutput::Failed(reason) => {
+                    JoinError::failed(task::TaskId(0), reason).resume()
+                }
+            }
+        };
+        let handle = task::spawn(self, fut, Some("submit".into()), Location::caller());
+        pool.submit(job, done, handle.task_ref());
+        Some(handle)
+    }
+
     /// Schedules a task that was woken (async-task's schedule function).
     ///
     /// The engine is borrowed from the task's own metadata. On the local path only its
@@ -505,6 +574,7 @@ impl Scheduler {
                     .in_flight
                     .load(std::sync::atomic::Ordering::Relaxed),
                 gil: None,
+                processes: s.procs.as_ref().map(|p| p.metrics()),
             },
             Engine::Threads(s) => RuntimeMetrics {
                 workers: s
@@ -520,6 +590,7 @@ impl Scheduler {
                     .in_flight
                     .load(std::sync::atomic::Ordering::Relaxed),
                 gil: s.gil.as_ref().map(|g| g.metrics()),
+                processes: None,
             },
             Engine::Blocking(p) => RuntimeMetrics {
                 live_tasks: p.registry.len(),
@@ -532,7 +603,10 @@ impl Scheduler {
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Engine::Single(_) => f.write_str("Scheduler(Single)"),
+            Engine::Single(s) => match &s.procs {
+                Some(p) => write!(f, "Scheduler(Processes x{})", p.metrics().workers.len()),
+                None => f.write_str("Scheduler(Single)"),
+            },
             Engine::Threads(s) => write!(f, "Scheduler(Threads x{})", s.num_workers()),
             Engine::Blocking(_) => f.write_str("Scheduler(Blocking)"),
         }

@@ -92,7 +92,8 @@ pub enum Clock {
     #[default]
     Real,
     /// Time stands still while anything can run, and jumps to the next timer when every
-    /// task is idle: sleeps cost no real time and runs are deterministic. `Single` only.
+    /// task is idle: sleeps cost no real time and runs are deterministic. `Single`, and
+    /// the parent's loop in `Processes` (time does not move while a job is in a worker).
     Virtual,
 }
 
@@ -109,8 +110,8 @@ pub enum BuildError {
     InvalidWorkers(usize),
     /// The mode is not available in this version.
     ModeNotAvailable(Mode),
-    /// The operating system refused a resource the runtime needs (a thread); the message
-    /// says which.
+    /// The operating system refused a resource the runtime needs (a thread, a socket, a
+    /// process); the message says which.
     Os(String),
     /// The chosen clock does not exist in this mode.
     ClockNotSupported {
@@ -168,6 +169,9 @@ pub struct Builder {
     pin_workers: bool,
     long_poll: Option<Duration>,
     switch_interval: Duration,
+    max_jobs_per_worker: Option<u64>,
+    worker_initializer: Option<fn()>,
+    max_async_jobs_per_worker: usize,
 }
 
 /// Environment variable that, set to `0`, makes every runtime use the plain park instead
@@ -193,6 +197,9 @@ impl Builder {
             pin_workers: false,
             long_poll: Some(Duration::from_millis(100)),
             switch_interval: Duration::from_millis(5),
+            max_jobs_per_worker: None,
+            worker_initializer: None,
+            max_async_jobs_per_worker: 64,
         }
     }
 
@@ -308,6 +315,58 @@ impl Builder {
         self
     }
 
+    /// `Processes` mode: a worker process exits after `n` jobs and a fresh one replaces it
+    /// (concurrent.futures' `max_tasks_per_child`; default: workers live as long as the
+    /// runtime). Zero is a [`BuildError::Invalid`]. Ignored by the other modes.
+    ///
+    /// ```
+    /// fn pid(_: ()) -> u32 { std::process::id() }
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Processes).workers(1)
+    ///     .max_jobs_per_worker(1).build().unwrap();
+    /// let a = rt.submit(pid, ()).join().unwrap();
+    /// let b = rt.submit(pid, ()).join().unwrap();
+    /// assert_ne!(a, b); // one job per process
+    /// ```
+    pub fn max_jobs_per_worker(mut self, n: u64) -> Builder {
+        self.max_jobs_per_worker = Some(n);
+        self
+    }
+
+    /// `Processes` mode: runs `init` once in each worker process when it starts, before
+    /// its first job (concurrent.futures' `initializer`). Statics set before `build()`
+    /// are visible to it (workers are forks of this process as it was then). If it
+    /// panics, the pool is broken: every job fails with the panic message. Ignored by the
+    /// other modes.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// static READY: AtomicU32 = AtomicU32::new(0);
+    /// fn init() { READY.store(1, Ordering::SeqCst) } // in the worker's memory
+    /// fn ready(_: ()) -> u32 { READY.load(Ordering::SeqCst) }
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Processes).workers(1)
+    ///     .worker_initializer(init).build().unwrap();
+    /// assert_eq!(rt.submit(ready, ()).join().unwrap(), 1); // the worker ran init
+    /// assert_eq!(READY.load(Ordering::SeqCst), 0); // this process did not
+    /// ```
+    pub fn worker_initializer(mut self, init: fn()) -> Builder {
+        self.worker_initializer = Some(init);
+        self
+    }
+
+    /// `Processes` mode: how many `submit_async` jobs one worker runs at once on its loop
+    /// (default 64; sync jobs always run one at a time). Zero is a
+    /// [`BuildError::Invalid`]. Ignored by the other modes.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().mode(runtime::Mode::Processes).workers(1)
+    ///     .max_async_jobs_per_worker(8).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn max_async_jobs_per_worker(mut self, n: usize) -> Builder {
+        self.max_async_jobs_per_worker = n;
+        self
+    }
+
     /// Validates the settings and starts the runtime.
     ///
     /// ```
@@ -328,10 +387,17 @@ impl Builder {
                 "invalid switch_interval 0: the GIL needs a positive switch interval".into(),
             ));
         }
-        if matches!(self.mode, Mode::Processes) {
-            return Err(BuildError::ModeNotAvailable(self.mode));
+        if self.max_jobs_per_worker == Some(0) {
+            return Err(BuildError::Invalid(
+                "invalid max_jobs_per_worker 0: a worker process must run at least 1 job".into(),
+            ));
         }
-        if self.mode != Mode::Single && self.clock == Clock::Virtual {
+        if self.max_async_jobs_per_worker == 0 {
+            return Err(BuildError::Invalid(
+                "invalid max_async_jobs_per_worker 0: a worker process must run at least 1 async job".into(),
+            ));
+        }
+        if !matches!(self.mode, Mode::Single | Mode::Processes) && self.clock == Clock::Virtual {
             return Err(BuildError::ClockNotSupported {
                 mode: self.mode,
                 clock: self.clock,
@@ -362,10 +428,16 @@ impl Builder {
             gil: (self.mode == Mode::Gil).then_some(self.switch_interval),
             long_poll_threshold: self.long_poll,
             label: self.mode.name(),
+            processes: modes::ProcessConfig {
+                max_jobs_per_worker: self.max_jobs_per_worker,
+                initializer: self.worker_initializer,
+                max_async_jobs_per_worker: self.max_async_jobs_per_worker,
+            },
         };
         let sched = match self.mode {
             Mode::Single => modes::Scheduler::single(&cfg).0,
-            _ => modes::Scheduler::threads(&cfg).map_err(BuildError::Os)?.0,
+            Mode::Processes => modes::Scheduler::processes(&cfg).map_err(BuildError::Os)?.0,
+            Mode::Threads | Mode::Gil => modes::Scheduler::threads(&cfg).map_err(BuildError::Os)?.0,
         };
         Ok(Runtime::from_parts(
             self.mode,

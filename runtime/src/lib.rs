@@ -27,6 +27,10 @@
 //! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
 //! | `loop.run_in_executor(None, fn)` | [`spawn_blocking`] |
 //! | `executor.submit(fn, arg)` | [`submit`]`(f, arg)`, `rt.submit(f, arg)` |
+//! | `executor.map(fn, args, chunksize=n)` | [`map`]`(f, args, n)`, `rt.map(f, args, n)` |
+//! | `ProcessPoolExecutor(max_workers=n)` | `Runtime::builder().mode(Mode::Processes).workers(n)` |
+//! | `initializer=`, `max_tasks_per_child=` | [`Builder::worker_initializer`], [`Builder::max_jobs_per_worker`] |
+//! | `loop.run_in_executor(pool, ...)` of a coroutine's work | [`submit_async`]`(f, arg)` (the future runs on the worker's loop) |
 //!
 //! # A first program
 //!
@@ -73,12 +77,34 @@
 //! [`Mode`] picks the engine; the program does not change. See the README and
 //! ARCHITECTURE.md for what runs where in each mode, and the `bench` crate for what each
 //! does with the same work.
+//!
+//! | mode | tasks (`spawn`) | `submit(f, arg)` |
+//! |---|---|---|
+//! | `Single` | one loop on the thread that calls `block_on` | inline on the loop |
+//! | `Threads` | a work-stealing pool of threads | a task on a worker thread |
+//! | `Gil` | `Threads` behind one global lock | a task, holding the lock |
+//! | `Processes` | the parent's `Single` loop | a forked worker process, over a socket (`arg` and the result serialised with bincode) |
+//!
+//! In `Processes` mode a worker that crashes (a signal, `abort`, `exit`) fails only the
+//! job it was running, with the signal or exit code in the [`JoinError`]'s message, and is
+//! replaced; the pool stays usable. Workers die with the parent process.
+//!
+//! ```
+//! fn crash(_: ()) -> u32 { std::process::exit(3) }
+//! fn square(x: u32) -> u32 { x * x }
+//! let rt = runtime::Runtime::builder().mode(runtime::Mode::Processes).workers(2).build()?;
+//! let err = rt.submit(crash, ()).join().unwrap_err();
+//! assert!(err.to_string().contains("exit code 3"), "{err}");
+//! assert_eq!(rt.submit(square, 12).join().unwrap(), 144); // the pool goes on
+//! # Ok::<(), runtime::BuildError>(())
+//! ```
 
 #![warn(missing_docs)]
 
 mod builder;
 mod gather;
 mod handle;
+mod procs;
 mod ready_set;
 mod rt;
 mod settable;
@@ -91,6 +117,7 @@ mod wait;
 pub use builder::{BuildError, Builder, Clock, Mode, IO_URING_ENV};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use handle::Handle;
+pub use procs::{map, submit_async};
 pub use rt::Runtime;
 pub use settable::{settable, Settable, SettableError, Setter};
 pub use submit::submit;
@@ -98,6 +125,7 @@ pub use task_group::{GroupError, TaskFailure, TaskGroup};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
 
+pub use modes::procs::{ProcessMetrics, ProcessWorkerMetrics};
 pub use modes::{
     sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, RuntimeMetrics, Sleep,
     TaskId, TaskRef, TaskState, WorkerMetrics,

@@ -18,6 +18,10 @@
 //! `stop()` (asyncio's `loop.stop()`) makes `run_forever` return after the current
 //! iteration: callbacks queued for it still run; timers not yet due do not fire.
 //!
+//! `Processes` mode is this loop plus a worker-process pool (`procs`): `Shared::procs`.
+//! Everything here behaves the same; only `submit` sends work to the pool, and a virtual
+//! clock waits for jobs in flight there as it waits for blocking jobs.
+//!
 //! Ownership: the ready queue and the parker belong to the `Core`; only the thread holding
 //! it touches them, through the thread-local `LOCAL`. Other threads reach the loop only
 //! through `Shared` (injector, timers, flags) and then unpark it.
@@ -82,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) backend: ParkBackend,
     pub(crate) label: &'static str,
     pub(crate) stats: crate::metrics::WorkerStats,
+    /// The worker-process pool (`Processes` mode).
+    pub(crate) procs: Option<crate::procs::Pool>,
 }
 
 struct CoreSlot {
@@ -95,7 +101,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub(crate) fn new(cfg: &Config) -> Arc<Shared> {
+        Shared::with_pool(cfg, None)
+    }
+
+    /// A loop that owns `procs` (`Processes` mode): the pool wakes it when a job ends.
+    pub(crate) fn with_pool(cfg: &Config, procs: Option<crate::procs::Pool>) -> Arc<Shared> {
         let (parker, unparker, backend) = Parker::new(cfg.io_uring);
+        if let Some(p) = &procs {
+            p.set_owner(unparker.clone());
+        }
         let time = Arc::new(TimeDriver::new(cfg.clock, unparker.clone()));
         let blocking = Pool::new(
             cfg.blocking_threads,
@@ -118,6 +132,7 @@ impl Shared {
             backend,
             label: cfg.label,
             stats: Default::default(),
+            procs,
         })
     }
 
@@ -287,16 +302,20 @@ impl Shared {
         let next = self.time.timers.next_deadline();
         let timeout = match self.time.clock.kind() {
             ClockKind::Virtual => match next {
-                Some(t) if self.blocking.in_flight.load(Ordering::Acquire) == 0 => {
-                    // A blocking job publishes its result (and queues the woken task on
-                    // the injector) before it leaves `in_flight`: seen at zero, its wake
-                    // is visible here, and must run before time moves.
+                Some(t)
+                    if self.blocking.in_flight.load(Ordering::Acquire) == 0
+                        && self.procs.as_ref().is_none_or(|p| p.in_flight() == 0) =>
+                {
+                    // A blocking job (or a worker process's job) publishes its result (and
+                    // queues the woken task on the injector) before it leaves
+                    // `in_flight`: seen at zero, its wake is visible here, and must run
+                    // before time moves.
                     if !self.injected.load(Ordering::Acquire) {
                         self.time.clock.advance_to(t);
                     }
                     return;
                 }
-                // Blocking work may still wake a task: wait for it in real time.
+                // Blocking or pool work may still wake a task: wait for it in real time.
                 _ => None,
             },
             ClockKind::Real => match next {
@@ -329,6 +348,9 @@ impl Shared {
             // Dropped from inside its own loop: just refuse new work; the running loop
             // cannot be torn down from under itself.
             self.registry.close_and_cancel_all();
+            if let Some(p) = &self.procs {
+                p.shutdown();
+            }
             return;
         };
         {
@@ -368,6 +390,10 @@ impl Shared {
             }
         }
         drop(core);
+        // Every task awaiting a job was dropped above: now kill and reap the workers.
+        if let Some(p) = &self.procs {
+            p.shutdown();
+        }
     }
 
     pub(crate) fn block_on_join<T: Send + 'static>(

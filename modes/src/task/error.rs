@@ -123,6 +123,45 @@ impl JoinError {
         }
     }
 
+    /// Ends the task being polled with this same error, as Python's bare `raise` re-raises
+    /// an exception: the task's own [`JoinHandle`](super::JoinHandle) then reports an error
+    /// of the same kind (a cancellation, a panic with the same message and payload, or a
+    /// failure with the same reason), under the task's own id. Unwinds without running the
+    /// panic hook, so nothing is printed.
+    ///
+    /// Outside a task there is nothing to catch it: it unwinds like
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let inner = sched.spawn(async { panic!("deep") });
+    /// let outer = sched.spawn(async move {
+    ///     match inner.await {
+    ///         Ok(v) => v,
+    ///         Err(e) => e.resume(), // propagate the inner task's failure as our own
+    ///     }
+    /// });
+    /// let outer_id = outer.id();
+    /// let e = outer.join().unwrap_err();
+    /// assert!(e.is_panic());
+    /// assert_eq!((e.panic_message(), e.id()), (Some("deep"), outer_id));
+    /// ```
+    pub fn resume(self) -> ! {
+        std::panic::resume_unwind(Box::new(Raised(self)))
+    }
+
+    /// Turns what a task's poll unwound with into its error: a [`resume`](Self::resume)d
+    /// error keeps its kind (under `id`), anything else is a panic.
+    pub(crate) fn from_unwind(id: TaskId, payload: Box<dyn Any + Send>) -> JoinError {
+        match payload.downcast::<Raised>() {
+            Ok(raised) => JoinError {
+                id,
+                kind: raised.0.kind,
+            },
+            Err(payload) => JoinError::panic(id, payload),
+        }
+    }
+
     /// Takes the panic payload (to `std::panic::resume_unwind` it), if the task panicked
     /// and nobody took it yet.
     ///
@@ -144,6 +183,9 @@ impl JoinError {
         }
     }
 }
+
+/// The unwind payload of [`JoinError::resume`].
+struct Raised(JoinError);
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

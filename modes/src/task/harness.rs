@@ -52,10 +52,12 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 fn finish<T: Send + 'static>(meta: &Meta, outcome: &Result<T, JoinError>) {
+    // Leave the registry first, so that once `is_finished()` is true no `TaskRef` can be
+    // had for the task any more (and `all_tasks()` never lists a finished task).
+    meta.scheduler.registry().remove(meta);
     for cb in meta.mark_done() {
         run_callback(cb, outcome);
     }
-    meta.scheduler.registry().remove(meta);
 }
 
 pub(crate) fn run_callback<T: Send + 'static>(
@@ -117,7 +119,7 @@ where
                 }
                 Err(payload) => {
                     drop_in_place_guarded(fut.as_mut());
-                    Err(JoinError::panic(meta.id, payload))
+                    Err(JoinError::from_unwind(meta.id, payload))
                 }
             }
         };

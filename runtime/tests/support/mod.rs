@@ -13,9 +13,14 @@
 //!
 //! | macro | modules (one per configuration) | for tests that hold in |
 //! |---|---|---|
-//! | `rt_test!` | `single_uring`, `single_plain`, `threads`, `gil` | every mode |
-//! | `rt_test_loop!` | `loop_single_uring`, `loop_single_plain` | modes where one thread runs the loop, so FIFO and `stop()` order are exact |
-//! | `rt_test_virtual!` | `virtual_single_uring`, `virtual_single_plain` | `Clock::Virtual` (Single only today) |
+//! | `rt_test!` | `single_uring`, `single_plain`, `threads`, `gil`, `processes` | every mode |
+//! | `rt_test_loop!` | `loop_single_uring`, `loop_single_plain`, `loop_processes` | modes where one thread runs the loop, so FIFO and `stop()` order are exact |
+//! | `rt_test_virtual!` | `virtual_single_uring`, `virtual_single_plain`, `virtual_processes` | `Clock::Virtual` (Single, and the parent's loop in Processes) |
+//!
+//! `processes` is `Mode::Processes` with 2 worker processes: the parent runs a `Single`
+//! loop, so every test body holds there too; only `submit` (and `map`, `submit_async`)
+//! sends work to the workers, so functions submitted in shared test bodies must not rely
+//! on side effects in the test's own memory.
 //!
 //! `cargo test -p runtime --test cancel single_plain` runs one configuration.
 //!
@@ -89,6 +94,13 @@ impl Flavor {
     /// `Mode::Gil` with 2 workers (the 5 ms default switch interval).
     pub const GIL: Flavor = Flavor {
         mode: Mode::Gil,
+        io_uring: true,
+        clock: Clock::Real,
+        workers: Some(2),
+    };
+    /// `Mode::Processes` with 2 worker processes (the parent's loop parks on io_uring).
+    pub const PROCESSES: Flavor = Flavor {
+        mode: Mode::Processes,
         io_uring: true,
         clock: Clock::Real,
         workers: Some(2),
@@ -225,6 +237,7 @@ macro_rules! rt_test {
         __rt_test_mod! { single_plain, $crate::support::Flavor::SINGLE_PLAIN; $($tests)* }
         __rt_test_mod! { threads, $crate::support::Flavor::THREADS; $($tests)* }
         __rt_test_mod! { gil, $crate::support::Flavor::GIL; $($tests)* }
+        __rt_test_mod! { processes, $crate::support::Flavor::PROCESSES; $($tests)* }
     };
 }
 
@@ -236,11 +249,12 @@ macro_rules! rt_test_loop {
         __rt_test_fns! { $($tests)* }
         __rt_test_mod! { loop_single_uring, $crate::support::Flavor::SINGLE_URING; $($tests)* }
         __rt_test_mod! { loop_single_plain, $crate::support::Flavor::SINGLE_PLAIN; $($tests)* }
+        __rt_test_mod! { loop_processes, $crate::support::Flavor::PROCESSES; $($tests)* }
     };
 }
 
-/// Runs each test function under every mode that has `Clock::Virtual` (Single only today;
-/// add a line here if another mode gains it).
+/// Runs each test function under every mode that has `Clock::Virtual` (Single, and
+/// Processes for its parent loop; add a line here if another mode gains it).
 macro_rules! rt_test_virtual {
     ($($tests:tt)*) => {
         __rt_test_fns! { $($tests)* }
@@ -252,6 +266,11 @@ macro_rules! rt_test_virtual {
         __rt_test_mod! {
             virtual_single_plain,
             $crate::support::Flavor::SINGLE_PLAIN.virtual_clock();
+            $($tests)*
+        }
+        __rt_test_mod! {
+            virtual_processes,
+            $crate::support::Flavor::PROCESSES.virtual_clock();
             $($tests)*
         }
     };
