@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// `tokio-ct`) to core 0.
     #[arg(long)]
     pub pin: bool,
+    /// `gil` mode's switch interval in microseconds (CPython's `sys.setswitchinterval`).
+    #[arg(long, value_name = "US", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub switch_interval_us: u64,
     /// Workloads to run, comma-separated [default: all].
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME[,NAME]")]
     pub workload: Vec<Workload>,

@@ -63,6 +63,7 @@ fn run(args: &RunArgs) -> ExitCode {
              (use `cargo run --release -p bench`)"
         );
     }
+    exec::ours::set_switch_interval(std::time::Duration::from_micros(args.switch_interval_us));
     let workers = args.workers.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,

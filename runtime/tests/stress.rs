@@ -237,7 +237,8 @@ fn a_sleep_on_a_busy_worker_is_fired_by_an_idle_one() {
             start.elapsed()
         }))
         .unwrap();
-    // The other worker is idle and fires the timer; before, the wake waited for the hog.
+    // The other worker, parked without a deadline, is told about the new earliest timer,
+    // re-parks until it and fires it; before, the wake waited for the hog.
     assert!(took < Duration::from_millis(300), "{took:?}");
 }
 

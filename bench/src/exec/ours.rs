@@ -9,6 +9,13 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::{Exec, Runner, Unwrap};
 
 /// A runtime built in one mode with the bench's worker count.
+static SWITCH_INTERVAL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// Sets `gil` mode's switch interval for every runtime built afterwards (`--switch-interval-us`).
+pub fn set_switch_interval(d: Duration) {
+    let _ = SWITCH_INTERVAL.set(d);
+}
+
 #[derive(Debug)]
 pub struct Ours {
     rt: Runtime,
@@ -24,6 +31,12 @@ impl Ours {
             .workers(workers)
             .pin_workers(pin)
             .long_poll_threshold(None)
+            .switch_interval(
+                SWITCH_INTERVAL
+                    .get()
+                    .copied()
+                    .unwrap_or(Duration::from_millis(5)),
+            )
             .build()?;
         Ok(Ours { rt })
     }

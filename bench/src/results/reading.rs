@@ -183,6 +183,33 @@ pub fn read(workload: &str, ms: &[&Measurement]) -> Option<String> {
                 parts.join(", ")
             )
         }
+        "submit" => {
+            let p50 = f.all("p50");
+            if p50.is_empty() {
+                return None;
+            }
+            let parts: Vec<String> = p50
+                .iter()
+                .map(|(r, v)| format!("{r} {} us", value(*v)))
+                .collect();
+            format!(
+                "{size} one after another: the p50 of submit -> result is {}. Inline on the \
+                 loop it is a function call; a worker thread adds a wake; a worker process adds \
+                 serialisation and two trips across processes.",
+                parts.join(", ")
+            )
+        }
+        "map" => {
+            let per = f.all("per_item");
+            if per.is_empty() {
+                return None;
+            }
+            let parts: Vec<String> = per
+                .iter()
+                .map(|(r, v)| format!("{r} {} ns", value(*v)))
+                .collect();
+            format!("{size}: per item {}.", parts.join(", "))
+        }
         _ => return None,
     };
     Some(text)

@@ -6,9 +6,11 @@ mod chained;
 mod cpu;
 mod gil_convoy;
 mod io;
+mod map;
 mod mixed;
 mod pingpong;
 mod spawn;
+mod submit;
 pub mod switch;
 mod sync;
 mod timers;
@@ -43,6 +45,8 @@ pub enum Workload {
     /// An echo task's round trip while CPU-bound jobs run (the GIL's convoy effect).
     #[value(name = "gil_convoy", alias = "gil-convoy")]
     GilConvoy,
+    Submit,
+    Map,
 }
 
 impl Workload {
@@ -64,6 +68,8 @@ impl Workload {
             Workload::Switch => "switch",
             Workload::Timers => "timers",
             Workload::GilConvoy => "gil_convoy",
+            Workload::Submit => "submit",
+            Workload::Map => "map",
         }
     }
 
@@ -128,6 +134,8 @@ pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
         Workload::Switch => switch::coroutine(r, p),
         Workload::Timers => timers::run(r, p),
         Workload::GilConvoy => gil_convoy::run(r, p),
+        Workload::Submit => submit::run(r, p),
+        Workload::Map => map::run(r, p),
     }
 }
 

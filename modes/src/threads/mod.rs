@@ -122,6 +122,14 @@ impl Shared {
             stop_cv: Condvar::new(),
             gil: cfg.gil.map(crate::gil::Gil::new),
         });
+        for d in shared.drivers.iter() {
+            let weak = Arc::downgrade(&shared);
+            let _ = d.on_earliest.set(Box::new(move || {
+                if let Some(s) = weak.upgrade() {
+                    s.notify_parked();
+                }
+            }));
+        }
         let cores = if cfg.pin_workers {
             core_affinity::get_core_ids().filter(|c| !c.is_empty())
         } else {

@@ -19,6 +19,9 @@ pub(crate) struct TimeDriver {
     pub(crate) clock: Clock,
     pub(crate) timers: Timers,
     unparker: Unparker,
+    /// In a pool: also wakes a parked sibling when a timer becomes the earliest here, so
+    /// that it re-parks until that deadline (the owner may be about to run a long poll).
+    pub(crate) on_earliest: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl TimeDriver {
@@ -27,6 +30,7 @@ impl TimeDriver {
             clock: Clock::new(kind),
             timers: Timers::default(),
             unparker,
+            on_earliest: std::sync::OnceLock::new(),
         }
     }
 
@@ -58,6 +62,9 @@ impl TimeDriver {
         let (key, earliest) = self.timers.insert(deadline, entry);
         if earliest {
             self.unparker.unpark();
+            if let Some(f) = self.on_earliest.get() {
+                f();
+            }
         }
         key
     }
