@@ -37,6 +37,7 @@ mod single;
 mod task;
 mod threads;
 mod time;
+mod watchdog;
 
 pub use callback::CallbackHandle;
 pub use config::{Config, ProcessConfig};

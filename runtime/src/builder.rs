@@ -286,7 +286,8 @@ impl Builder {
 
     /// Reports any poll that runs longer than `threshold` without yielding, with the
     /// task's name and where it was spawned (default 100 ms, asyncio's
-    /// `slow_callback_duration`); `None` turns the detector off. Pool modes.
+    /// `slow_callback_duration`), loop callbacks included; `None` turns the detector off.
+    /// Every mode (in `Processes`, the parent's loop).
     ///
     /// ```
     /// use std::time::Duration;

@@ -95,9 +95,23 @@ rt_test! {
     fn every_failure_is_reported(rt: &Runtime) {
         let err = rt.block_on(async {
             let tg = TaskGroup::<u8, &str>::new();
-            if runtime::Handle::current().unwrap().mode() != Mode::Threads {
-                // One loop, or one GIL: the first failure cancels the other member before
-                // it can fail (asyncio does the same).
+            let mode = runtime::Handle::current().unwrap().mode();
+            if mode == Mode::Gil {
+                // Two workers schedule in parallel while the GIL serialises what runs: either
+                // member may fail first, and the other is then cancelled or fails too.
+                tg.spawn(async { Err("first") });
+                tg.spawn(async move {
+                    yield_now().await;
+                    Err("second")
+                });
+                let err = tg.join().await.unwrap_err();
+                let msgs: Vec<String> = err.errors().iter().map(|e| e.to_string()).collect();
+                assert!(!msgs.is_empty());
+                assert_eq!(msgs.len() + err.cancelled(), 2, "{msgs:?}");
+                err
+            } else if mode != Mode::Threads {
+                // One loop: the first failure cancels the other member before it can fail
+                // (asyncio does the same).
                 let second_failed = Flag::new();
                 let f = second_failed.clone();
                 tg.spawn(async { Err("first") });

@@ -206,17 +206,28 @@ fn a_task_that_yields_forever_starves_nobody() {
 
 #[test]
 fn long_poll_is_reported_with_name() {
-    let rt = Runtime::builder()
-        .mode(Mode::Threads)
-        .workers(1)
-        .long_poll_threshold(Some(Duration::from_millis(10)))
-        .build()
-        .unwrap();
-    let h = rt.spawn_named("hog", async {
-        std::thread::sleep(Duration::from_millis(80))
-    });
-    h.join().unwrap();
-    assert!(rt.metrics().workers[0].long_polls >= 1);
+    for mode in [Mode::Single, Mode::Threads, Mode::Gil] {
+        let rt = Runtime::builder()
+            .mode(mode)
+            .workers(1)
+            .long_poll_threshold(Some(Duration::from_millis(10)))
+            .build()
+            .unwrap();
+        let h = rt.spawn_named("hog", async {
+            std::thread::sleep(Duration::from_millis(80))
+        });
+        h.join().unwrap();
+        assert!(rt.metrics().workers[0].long_polls >= 1, "mode {mode}");
+        // A loop callback that blocks is caught too (asyncio's slow callback).
+        let before = rt.metrics().workers[0].long_polls;
+        let stop = rt.handle();
+        rt.call_soon(move || {
+            std::thread::sleep(Duration::from_millis(80));
+            stop.stop();
+        });
+        rt.run_forever();
+        assert!(rt.metrics().workers[0].long_polls > before, "mode {mode}");
+    }
 }
 
 #[test]

@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) stats: crate::metrics::WorkerStats,
     /// The worker-process pool (`Processes` mode).
     pub(crate) procs: Option<crate::procs::Pool>,
+    /// What the loop runs now, for the long-poll detector.
+    probe: crossbeam_utils::CachePadded<crate::watchdog::Probe>,
 }
 
 struct CoreSlot {
@@ -97,6 +99,26 @@ struct CoreSlot {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl crate::watchdog::Watched for Shared {
+    fn probes(&self) -> &[crossbeam_utils::CachePadded<crate::watchdog::Probe>] {
+        std::slice::from_ref(&self.probe)
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.registry.is_closed()
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn count_long_poll(&self, _worker: usize) {
+        self.stats
+            .long_polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -116,7 +138,7 @@ impl Shared {
             cfg.blocking_keep_alive,
             Some(unparker.clone()),
         );
-        Arc::new_cyclic(|weak| Shared {
+        let shared = Arc::new_cyclic(|weak| Shared {
             injector: Mutex::new(VecDeque::new()),
             injected: AtomicBool::new(false),
             unparker,
@@ -133,7 +155,12 @@ impl Shared {
             label: cfg.label,
             stats: Default::default(),
             procs,
-        })
+            probe: Default::default(),
+        });
+        if let Some(threshold) = cfg.long_poll_threshold {
+            crate::watchdog::start(&shared, threshold);
+        }
+        shared
     }
 
     fn id(self: &Arc<Self>) -> usize {
@@ -288,10 +315,13 @@ impl Shared {
         core.fired.set(fired);
         let n = core.len();
         for _ in 0..n {
-            match core.pop() {
-                Some(item) => item.run(),
-                None => break,
+            let Some(item) = core.pop() else { break };
+            match &item {
+                Ready::Task(r) => self.probe.enter(r.metadata().id),
+                Ready::Call(_) => self.probe.enter_callback(),
             }
+            item.run();
+            self.probe.leave();
         }
         core.polls.set(core.polls.get() + n as u64);
         n

@@ -26,7 +26,6 @@
 //! So every pending future is dropped exactly once, on the dropping thread.
 
 pub(crate) mod idle;
-mod watchdog;
 mod worker;
 
 use std::future::Future;
@@ -67,7 +66,7 @@ pub(crate) struct Shared {
     pub(crate) blocking: Arc<Pool>,
     shutdown: AtomicBool,
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
-    pub(crate) probes: Box<[CachePadded<watchdog::Probe>]>,
+    pub(crate) probes: Box<[CachePadded<crate::watchdog::Probe>]>,
     pub(crate) backend: ParkBackend,
     pub(crate) label: &'static str,
     live: Mutex<usize>,
@@ -80,6 +79,26 @@ pub(crate) struct Shared {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl crate::watchdog::Watched for Shared {
+    fn probes(&self) -> &[CachePadded<crate::watchdog::Probe>] {
+        &self.probes
+    }
+
+    fn is_shutdown(&self) -> bool {
+        Shared::is_shutdown(self)
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn count_long_poll(&self, worker: usize) {
+        self.stats[worker]
+            .long_polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -112,7 +131,7 @@ impl Shared {
                 .map(|_| CachePadded::new(WorkerStats::default()))
                 .collect(),
             probes: (0..n)
-                .map(|_| CachePadded::new(watchdog::Probe::default()))
+                .map(|_| CachePadded::new(crate::watchdog::Probe::default()))
                 .collect(),
             backend: backend.expect("at least one worker"),
             label: cfg.label,
@@ -154,7 +173,7 @@ impl Shared {
             }
         }
         if let Some(threshold) = cfg.long_poll_threshold {
-            watchdog::start(&shared, threshold);
+            crate::watchdog::start(&shared, threshold);
         }
         Ok(shared)
     }

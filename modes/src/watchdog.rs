@@ -1,4 +1,4 @@
-//! The long-poll detector: a poll that runs longer than a threshold (default 100 ms,
+//! The long-poll detector, for every engine: a poll that runs longer than a threshold (default 100 ms,
 //! asyncio's `slow_callback_duration`) is reported with the task's name and where it was
 //! spawned.
 //!
@@ -11,8 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::Shared;
-use crate::task::TaskId;
+use crossbeam_utils::CachePadded;
+
+use crate::task::{Registry, TaskId};
+
+/// The probe's task id while a loop callback (not a task) runs.
+pub(crate) const CALLBACK: u64 = u64::MAX;
 
 /// What a worker is polling: the task id (0: none) and a sequence number of polls.
 #[derive(Default)]
@@ -31,33 +35,56 @@ impl Probe {
         self.task.store(id.as_u64(), Ordering::Relaxed);
     }
 
+    /// A loop callback (not a task) starts running.
+    #[inline]
+    pub(crate) fn enter_callback(&self) {
+        self.seq.store(
+            self.seq.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        self.task.store(CALLBACK, Ordering::Relaxed);
+    }
+
     #[inline]
     pub(crate) fn leave(&self) {
         self.task.store(0, Ordering::Relaxed);
     }
 }
 
-pub(super) fn start(shared: &Arc<Shared>, threshold: Duration) {
-    let weak = Arc::downgrade(shared);
-    let n = shared.num_workers();
+/// What the watchdog needs from an engine.
+pub(crate) trait Watched: Send + Sync + 'static {
+    /// One probe per worker (one for a `Single` loop).
+    fn probes(&self) -> &[CachePadded<Probe>];
+    /// `true` once the engine shuts down: the watchdog thread exits.
+    fn is_shutdown(&self) -> bool;
+    /// The live tasks, to name the one caught in a long poll.
+    fn registry(&self) -> &Registry;
+    /// Counts a long poll in the worker's metrics.
+    fn count_long_poll(&self, worker: usize);
+}
+
+/// Starts the watchdog thread for `engine`; it holds only a weak reference.
+pub(crate) fn start<W: Watched>(engine: &Arc<W>, threshold: Duration) {
+    let weak = Arc::downgrade(engine);
+    let n = engine.probes().len();
     let _ = std::thread::Builder::new()
         .name("runtime-watchdog".into())
         .spawn(move || watch(weak, n, threshold));
 }
 
-fn watch(weak: Weak<Shared>, n: usize, threshold: Duration) {
+fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration) {
     let period = (threshold / 4).max(Duration::from_millis(1));
     let mut last = vec![(0u64, 0u64); n];
     let mut since = vec![0u32; n];
     let mut reported = vec![u64::MAX; n];
     loop {
         std::thread::sleep(period);
-        let Some(shared) = weak.upgrade() else { return };
-        if shared.is_shutdown() {
+        let Some(engine) = weak.upgrade() else { return };
+        if engine.is_shutdown() {
             return;
         }
         for w in 0..n {
-            let p = &shared.probes[w];
+            let p = &engine.probes()[w];
             let now = (
                 p.task.load(Ordering::Relaxed),
                 p.seq.load(Ordering::Relaxed),
@@ -66,7 +93,7 @@ fn watch(weak: Weak<Shared>, n: usize, threshold: Duration) {
                 since[w] += 1;
                 if period * since[w] >= threshold && reported[w] != now.1 {
                     reported[w] = now.1;
-                    report(&shared, w, now.0, period * since[w]);
+                    report(&*engine, w, now.0, period * since[w]);
                 }
             } else {
                 since[w] = 0;
@@ -76,12 +103,16 @@ fn watch(weak: Weak<Shared>, n: usize, threshold: Duration) {
     }
 }
 
-fn report(shared: &Shared, worker: usize, task: u64, for_at_least: Duration) {
-    shared.stats[worker]
-        .long_polls
-        .fetch_add(1, Ordering::Relaxed);
-    let t = shared
-        .registry
+fn report<W: Watched>(engine: &W, worker: usize, task: u64, for_at_least: Duration) {
+    engine.count_long_poll(worker);
+    if task == CALLBACK {
+        eprintln!(
+            "runtime: long poll: a loop callback has run for at least {for_at_least:?} on worker {worker} without returning"
+        );
+        return;
+    }
+    let t = engine
+        .registry()
         .snapshot()
         .into_iter()
         .find(|t| t.id().as_u64() == task);
