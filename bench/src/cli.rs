@@ -69,7 +69,7 @@ pub struct ReportArgs {
 /// Options of a benchmark run.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The runtime mode to measure, or `all` (modes not built yet are skipped with a note).
+    /// The runtime mode to measure, or `all` (a mode that fails to build is skipped with a note).
     #[arg(long, value_enum, default_value_t = ModeArg::Threads)]
     pub mode: ModeArg,
     /// Worker threads or processes for the pool modes [default: the number of CPUs].

@@ -108,8 +108,6 @@ pub enum Clock {
 pub enum BuildError {
     /// `workers(0)`: a pool needs at least one worker.
     InvalidWorkers(usize),
-    /// The mode is not available in this version.
-    ModeNotAvailable(Mode),
     /// The operating system refused a resource the runtime needs (a thread, a socket, a
     /// process); the message says which.
     Os(String),
@@ -133,10 +131,6 @@ impl fmt::Display for BuildError {
                     "invalid worker count {n}: a runtime needs at least 1 worker"
                 )
             }
-            BuildError::ModeNotAvailable(m) => write!(
-                f,
-                "mode {m} is not built yet in this version of the runtime; use Mode::Single"
-            ),
             BuildError::ClockNotSupported { mode, clock } => {
                 write!(f, "the {clock:?} clock is not supported in mode {mode}")
             }

@@ -95,15 +95,7 @@ async def switch(trips):
     loop = asyncio.get_running_loop()
     first = loop.create_future()
 
-    async def echo(incoming):
-        while True:
-            req = await incoming
-            if req is None:
-                return
-            reply, incoming = req
-            reply.set_result(None)
-
-    server = asyncio.create_task(echo(first))
+    server = asyncio.create_task(c.echo(first))
     request = first
 
     async def round_trip():

@@ -103,3 +103,14 @@ def units_per_ms():
                 break
             units *= 2
     return max(1, int(best))
+
+
+async def echo(incoming):
+    """The echo task of the switch and gil_convoy workloads: answers each request
+    (reply future, next request future) until it receives None."""
+    while True:
+        req = await incoming
+        if req is None:
+            return
+        reply, incoming = req
+        reply.set_result(None)

@@ -52,15 +52,7 @@ async def convoy(submit, jobs, units, interval=0.001, max_pings=100_000):
     loop = asyncio.get_running_loop()
     first = loop.create_future()
 
-    async def echo(incoming):
-        while True:
-            req = await incoming
-            if req is None:
-                return
-            reply, incoming = req
-            reply.set_result(None)
-
-    server = asyncio.create_task(echo(first))
+    server = asyncio.create_task(c.echo(first))
     finished = [None]
     latencies = []
 

@@ -78,10 +78,8 @@ pub fn echo() -> (Client, impl Future<Output = u64> + Send + 'static) {
 }
 
 /// Awaits every handle in order and returns their outputs (the spawned tasks run
-/// concurrently regardless; only the collecting is in order). Used instead of
-/// `runtime::gather` so the same code runs on every executor: `gather`'s ready set spins
-/// inside one poll on a child that wakes itself while pending, which tokio's `JoinHandle`
-/// does once its cooperative budget is spent.
+/// concurrently regardless; only the collecting is in order). The same code serves every
+/// executor's handles, ours and the peers', so no runner's own combinator is measured.
 pub async fn join_all<J: Future>(handles: Vec<J>) -> Vec<J::Output> {
     let mut out = Vec::with_capacity(handles.len());
     for h in handles {
