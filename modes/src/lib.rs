@@ -5,6 +5,7 @@
 //!   the live-task registry;
 //! - the `Single` event loop (ready queue, timers, parking) — see `single/mod.rs`;
 //! - parking on io_uring or a plain condvar ([`ParkBackend`]);
+//! - [`io`]: I/O on each loop's io_uring ring, or the readiness fallback;
 //! - time: the real or virtual clock, timers and [`sleep`];
 //! - the blocking pool behind `spawn_blocking`;
 //! - [`gil`]: the GIL-like lock's entry points;
@@ -26,6 +27,7 @@ mod callback;
 mod config;
 pub mod context;
 pub mod gil;
+pub mod io;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -458,6 +458,29 @@ impl Scheduler {
         }
     }
 
+    /// Which I/O backend this runtime's I/O objects use: io_uring (on the same rings the
+    /// loops park on), or the readiness fallback and why.
+    ///
+    /// ```
+    /// let (sched, park) = modes::Scheduler::single(&modes::Config::default());
+    /// match sched.io_backend() {
+    ///     modes::io::IoBackend::IoUring => assert_eq!(park, modes::ParkBackend::IoUring),
+    ///     modes::io::IoBackend::Readiness { reason } => println!("readiness I/O: {reason}"),
+    /// }
+    /// ```
+    pub fn io_backend(&self) -> crate::io::IoBackend {
+        crate::io::IoBackend::from_park(&self.park_backend())
+    }
+
+    /// The rings of this runtime's loops (empty without io_uring).
+    pub(crate) fn io_rings(&self) -> Vec<Arc<crate::io::uring::RingShared>> {
+        match &self.0 {
+            Engine::Single(s) => s.rings.to_vec(),
+            Engine::Threads(s) => s.rings.to_vec(),
+            Engine::Blocking(_) => Vec::new(),
+        }
+    }
+
     /// The mode name given in [`Config::label`].
     ///
     /// ```

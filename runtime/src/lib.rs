@@ -23,6 +23,10 @@
 //! | `loop.run_forever()`, `loop.stop()` | `rt.run_forever()`, [`Handle::stop`] |
 //! | `loop.time()` | `rt.time()`, [`now`] |
 //! | `asyncio.all_tasks()` | `rt.all_tasks()` |
+//! | `asyncio.start_server`, `open_connection` | [`net::TcpListener::bind`], [`net::TcpStream::connect`] |
+//! | `reader.read(n)`, `writer.write(b)` | `stream.read(buf).await`, `stream.write_all(buf).await` (owned buffers) |
+//! | `loop.create_datagram_endpoint` | [`net::UdpSocket`] |
+//! | file I/O (`aiofiles`) | [`fs::File`], [`fs::read`], [`fs::write`] |
 //! | `KeyboardInterrupt` | [`signal::ctrl_c`]`().await` |
 //! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
 //! | `loop.run_in_executor(None, fn)` | [`spawn_blocking`] |
@@ -102,8 +106,10 @@
 #![warn(missing_docs)]
 
 mod builder;
+pub mod fs;
 mod gather;
 mod handle;
+pub mod net;
 mod procs;
 mod ready_set;
 mod rt;
@@ -125,6 +131,7 @@ pub use task_group::{GroupError, TaskFailure, TaskGroup};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
 
+pub use modes::io::{IoBackend, IoBuf, IoBufMut};
 pub use modes::procs::{ProcessMetrics, ProcessWorkerMetrics};
 pub use modes::{
     sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, RuntimeMetrics, Sleep,

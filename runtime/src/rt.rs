@@ -263,6 +263,20 @@ impl Runtime {
     pub fn park_backend(&self) -> ParkBackend {
         self.handle.sched.park_backend()
     }
+
+    /// Which I/O backend [`net`](crate::net) and [`fs`](crate::fs) use here: io_uring, or
+    /// the readiness fallback and why (io_uring refused by the kernel, `RUNTIME_IO_URING=0`
+    /// or [`Builder::io_uring`](crate::Builder::io_uring)`(false)`).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().io_uring(false).build().unwrap();
+    /// assert!(matches!(rt.io_backend(), runtime::IoBackend::Readiness { .. }));
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// println!("I/O backend: {}", rt.io_backend()); // "io_uring" where the kernel allows it
+    /// ```
+    pub fn io_backend(&self) -> crate::IoBackend {
+        self.handle.sched.io_backend()
+    }
 }
 
 impl Runtime {

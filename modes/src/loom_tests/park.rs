@@ -8,7 +8,7 @@ use crate::park::Unparker;
 #[test]
 fn unpark_before_or_during_park() {
     loom::model(|| {
-        let (mut parker, inner) = PlainParker::new();
+        let (parker, inner) = PlainParker::new();
         let unparker = Unparker(inner);
         let t = thread::spawn(move || unparker.unpark());
         // Must return whether the unpark lands before, during or after this call.
@@ -20,7 +20,7 @@ fn unpark_before_or_during_park() {
 #[test]
 fn two_unparks_one_park_then_park_again_returns() {
     loom::model(|| {
-        let (mut parker, inner) = PlainParker::new();
+        let (parker, inner) = PlainParker::new();
         let u1 = Unparker(inner);
         let u2 = u1.clone();
         let a = thread::spawn(move || u1.unpark());

@@ -16,7 +16,6 @@
 //!    spuriously, never late.
 
 pub(crate) mod plain;
-mod uring;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -69,7 +68,7 @@ pub(crate) enum Signal {
 
 pub(crate) struct Inner {
     state: AtomicUsize,
-    signal: Signal,
+    pub(crate) signal: Signal,
 }
 
 /// Wakes a parked loop; cheap to clone, usable from any thread.
@@ -87,22 +86,23 @@ impl Unparker {
                 drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
                 cv.notify_one();
             }
-            Signal::EventFd(fd) => uring::signal(fd),
+            Signal::EventFd(fd) => crate::io::uring::ring::signal(fd),
         }
     }
 }
 
-/// The loop thread's side.
+/// The loop thread's side. With io_uring the parker is the loop's ring, which also
+/// carries the loop's I/O (`io::uring`).
 pub(crate) enum Parker {
     Plain(plain::PlainParker),
-    Uring(Box<uring::UringParker>),
+    Uring(Box<crate::io::uring::Ring>),
 }
 
 impl Parker {
     /// A parker on io_uring if `use_uring` and the kernel allows it, else a plain one.
     pub(crate) fn new(use_uring: bool) -> (Parker, Unparker, ParkBackend) {
         if use_uring {
-            match uring::UringParker::new() {
+            match crate::io::uring::Ring::new() {
                 Ok((p, inner)) => {
                     return (
                         Parker::Uring(Box::new(p)),
@@ -130,10 +130,31 @@ impl Parker {
     }
 
     /// Blocks until unparked or `timeout` passes (`None`: no timeout). May return early.
-    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
         match self {
             Parker::Plain(p) => p.park(timeout),
             Parker::Uring(p) => p.park(timeout),
+        }
+    }
+
+    /// The loop's ring, if it parks on io_uring.
+    pub(crate) fn ring(&self) -> Option<&crate::io::uring::Ring> {
+        match self {
+            Parker::Plain(_) => None,
+            Parker::Uring(r) => Some(r),
+        }
+    }
+
+    /// What other threads need to submit to this parker's ring.
+    pub(crate) fn ring_shared(&self) -> Option<Arc<crate::io::uring::RingShared>> {
+        self.ring().map(|r| r.shared.clone())
+    }
+
+    /// Non-blocking I/O turn (submit, reap): `true` if an operation completed.
+    pub(crate) fn poll_io(&self) -> bool {
+        match self {
+            Parker::Uring(r) if r.needs_poll() => r.poll(),
+            _ => false,
         }
     }
 }

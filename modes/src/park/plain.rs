@@ -24,7 +24,7 @@ impl PlainParker {
         )
     }
 
-    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
         let Signal::Condvar { lock, cv } = &self.inner.signal else {
             unreachable!("a plain parker always has a condvar");
         };

@@ -20,7 +20,7 @@ pub(crate) struct Core {
     /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
     shared_id: usize,
     queue: RefCell<VecDeque<Ready>>,
-    parker: RefCell<Parker>,
+    parker: Parker,
     pub(super) fired: Cell<Vec<TimerEntry>>,
     pub(super) polls: Cell<u64>,
     pub(super) parks: Cell<u64>,
@@ -31,7 +31,7 @@ impl Core {
         Core {
             shared_id,
             queue: RefCell::new(VecDeque::with_capacity(256)),
-            parker: RefCell::new(parker),
+            parker,
             fired: Cell::new(Vec::new()),
             polls: Cell::new(0),
             parks: Cell::new(0),
@@ -40,7 +40,8 @@ impl Core {
 
     /// Makes this the thread's running core until the guard drops.
     pub(super) fn enter(&self) -> LocalGuard {
-        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)))
+        let ring = crate::io::uring::enter(self.parker.ring());
+        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), ring)
     }
 
     pub(super) fn push(&self, item: Ready) {
@@ -64,11 +65,17 @@ impl Core {
     }
 
     pub(super) fn park(&self, timeout: Option<Duration>) {
-        self.parker.borrow_mut().park(timeout);
+        self.parker.park(timeout);
+    }
+
+    /// Submits queued I/O and reaps completions without blocking. `true` if any
+    /// operation completed.
+    pub(super) fn poll_io(&self) -> bool {
+        self.parker.poll_io()
     }
 }
 
-pub(super) struct LocalGuard(*const Core);
+pub(super) struct LocalGuard(*const Core, #[allow(dead_code)] crate::io::uring::RingGuard);
 
 impl Drop for LocalGuard {
     fn drop(&mut self) {

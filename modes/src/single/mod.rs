@@ -84,6 +84,8 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     closed: AtomicBool,
     pub(crate) backend: ParkBackend,
+    /// The loop's io_uring ring, for submissions from other threads (empty without).
+    pub(crate) rings: Box<[Arc<crate::io::uring::RingShared>]>,
     pub(crate) label: &'static str,
     pub(crate) stats: crate::metrics::WorkerStats,
     /// The worker-process pool (`Processes` mode).
@@ -129,6 +131,7 @@ impl Shared {
     /// A loop that owns `procs` (`Processes` mode): the pool wakes it when a job ends.
     pub(crate) fn with_pool(cfg: &Config, procs: Option<crate::procs::Pool>) -> Arc<Shared> {
         let (parker, unparker, backend) = Parker::new(cfg.io_uring);
+        let rings = parker.ring_shared().into_iter().collect();
         if let Some(p) = &procs {
             p.set_owner(unparker.clone());
         }
@@ -152,6 +155,7 @@ impl Shared {
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             backend,
+            rings,
             label: cfg.label,
             stats: Default::default(),
             procs,
@@ -305,6 +309,9 @@ impl Shared {
 
     /// One loop iteration (see the module docs). Returns how many items it ran.
     fn iteration(&self, core: &Core) -> usize {
+        // Like asyncio's select(timeout=0) at each `_run_once`: submit queued I/O, and
+        // queue the tasks whose I/O completed.
+        core.poll_io();
         if self.injected.load(Ordering::Acquire) {
             let mut inj = lock(&self.injector);
             self.injected.store(false, Ordering::Relaxed);

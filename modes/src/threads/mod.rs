@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
     pub(crate) probes: Box<[CachePadded<crate::watchdog::Probe>]>,
     pub(crate) backend: ParkBackend,
+    /// Each worker's io_uring ring, for submissions from other threads (empty without).
+    pub(crate) rings: Box<[Arc<crate::io::uring::RingShared>]>,
     pub(crate) label: &'static str,
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -134,6 +136,7 @@ impl Shared {
                 .map(|_| CachePadded::new(crate::watchdog::Probe::default()))
                 .collect(),
             backend: backend.expect("at least one worker"),
+            rings: parkers.iter().filter_map(Parker::ring_shared).collect(),
             label: cfg.label,
             live: Mutex::new(0),
             live_cv: Condvar::new(),

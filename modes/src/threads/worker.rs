@@ -4,7 +4,7 @@
 //! thread-local `WORKER`); other threads reach it through `Shared` (stealers, injector,
 //! unparker, timers).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ struct Core {
     local: Worker<Runnable<Meta>>,
     lifo: Cell<Option<Runnable<Meta>>>,
     lifo_polls: Cell<u32>,
-    parker: RefCell<Parker>,
+    parker: Parker,
     tick: Cell<u32>,
     searching: Cell<bool>,
     fired: Cell<Vec<TimerEntry>>,
@@ -102,7 +102,7 @@ pub(super) fn run(
         local,
         lifo: Cell::new(None),
         lifo_polls: Cell::new(0),
-        parker: RefCell::new(parker),
+        parker,
         tick: Cell::new(0),
         searching: Cell::new(false),
         fired: Cell::new(Vec::new()),
@@ -116,6 +116,7 @@ pub(super) fn run(
     };
     let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
     let _guard = WorkerGuard(WORKER.with(|w| w.replace(&core as *const Core)));
+    let _ring = crate::io::uring::enter(core.parker.ring());
     core.run();
     core.drain();
     core.publish();
@@ -145,6 +146,7 @@ impl Core {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % MAINTENANCE_INTERVAL == 0 {
+                self.parker.poll_io();
                 self.fire_timers();
                 self.publish();
             }
@@ -152,7 +154,11 @@ impl Core {
                 self.run_task(r);
                 continue;
             }
-            // Out of work: fire every worker's due timers, not only ours, so that a sleep
+            // Out of work: submit queued I/O and collect what completed.
+            if self.parker.poll_io() {
+                continue;
+            }
+            // Fire every worker's due timers, not only ours, so that a sleep
             // registered on a worker now busy in a long poll still wakes on time.
             if self.fire_all_timers() {
                 continue;
@@ -303,7 +309,7 @@ impl Core {
                 self.busy_ns.get() + now.duration_since(self.busy_since.get()).as_nanos() as u64,
             );
             self.publish();
-            self.parker.borrow_mut().park(timeout);
+            self.parker.park(timeout);
             self.busy_since.set(Instant::now());
         }
         if idle.transition_from_parked(self.index) {

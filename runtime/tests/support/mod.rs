@@ -15,6 +15,7 @@
 //! |---|---|---|
 //! | `rt_test!` | `single_uring`, `single_plain`, `threads`, `gil`, `processes` | every mode |
 //! | `rt_test_loop!` | `loop_single_uring`, `loop_single_plain`, `loop_processes` | modes where one thread runs the loop, so FIFO and `stop()` order are exact |
+//! | `rt_test_io!` | `single_uring`, `single_ready`, `threads_uring`, `threads_ready`, `gil`, `processes` | I/O, under both I/O backends |
 //! | `rt_test_virtual!` | `virtual_single_uring`, `virtual_single_plain`, `virtual_processes` | `Clock::Virtual` (Single, and the parent's loop in Processes) |
 //!
 //! `processes` is `Mode::Processes` with 2 worker processes: the parent runs a `Single`
@@ -88,6 +89,14 @@ impl Flavor {
     pub const THREADS: Flavor = Flavor {
         mode: Mode::Threads,
         io_uring: true,
+        clock: Clock::Real,
+        workers: Some(2),
+    };
+    /// `Mode::Threads` with 2 workers, parking on the plain condvar: I/O on the readiness
+    /// backend.
+    pub const THREADS_PLAIN: Flavor = Flavor {
+        mode: Mode::Threads,
+        io_uring: false,
         clock: Clock::Real,
         workers: Some(2),
     };
@@ -236,6 +245,20 @@ macro_rules! rt_test {
         __rt_test_mod! { single_uring, $crate::support::Flavor::SINGLE_URING; $($tests)* }
         __rt_test_mod! { single_plain, $crate::support::Flavor::SINGLE_PLAIN; $($tests)* }
         __rt_test_mod! { threads, $crate::support::Flavor::THREADS; $($tests)* }
+        __rt_test_mod! { gil, $crate::support::Flavor::GIL; $($tests)* }
+        __rt_test_mod! { processes, $crate::support::Flavor::PROCESSES; $($tests)* }
+    };
+}
+
+/// Runs each I/O test function under both I/O backends (io_uring, readiness) in `Single`
+/// and `Threads`, and under `Gil` and `Processes` (io_uring).
+macro_rules! rt_test_io {
+    ($($tests:tt)*) => {
+        __rt_test_fns! { $($tests)* }
+        __rt_test_mod! { single_uring, $crate::support::Flavor::SINGLE_URING; $($tests)* }
+        __rt_test_mod! { single_ready, $crate::support::Flavor::SINGLE_PLAIN; $($tests)* }
+        __rt_test_mod! { threads_uring, $crate::support::Flavor::THREADS; $($tests)* }
+        __rt_test_mod! { threads_ready, $crate::support::Flavor::THREADS_PLAIN; $($tests)* }
         __rt_test_mod! { gil, $crate::support::Flavor::GIL; $($tests)* }
         __rt_test_mod! { processes, $crate::support::Flavor::PROCESSES; $($tests)* }
     };

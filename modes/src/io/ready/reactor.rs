@@ -1,0 +1,267 @@
+//! The process-wide epoll reactor and its thread (protocol in the parent module).
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use super::source::Shared;
+
+/// The epoll key of the reactor's own eventfd; source keys start at 1.
+const NOTIFY_KEY: u64 = 0;
+
+/// How many events one `epoll_wait` returns at most.
+const EVENTS: usize = 256;
+
+/// The interest every source is registered with, once.
+const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+/// The process's reactor: a pointer rather than a `OnceLock`, tagged with the pid (as the
+/// forker in `procs/fork_server.rs`): a forked child inherits a copy whose thread it does
+/// not have and whose epoll instance it shares with the parent, and must make its own.
+/// Reactors are never freed (one per process, plus the parent's copy in a child).
+static REACTOR: AtomicPtr<Reactor> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The epoll instance, its thread, and the map from epoll keys to sources.
+pub(crate) struct Reactor {
+    /// The process that created this reactor.
+    pid: u32,
+    /// The epoll instance (`EPOLL_CLOEXEC`).
+    epoll: OwnedFd,
+    /// An eventfd registered under [`NOTIFY_KEY`], level-triggered: writing it wakes the
+    /// reactor thread out of `epoll_wait`.
+    event: OwnedFd,
+    /// The registered sources' shared states, by key.
+    sources: Mutex<HashMap<u64, Arc<Shared>>>,
+    /// The next source key (never reused, so a late event never reaches a newer source).
+    next_key: AtomicU64,
+    /// Whether the reactor thread runs (fast path of [`Reactor::ensure_thread`]).
+    started: AtomicBool,
+    /// Serialises starting the thread; retried on the next registration if it failed.
+    start_lock: Mutex<()>,
+}
+
+/// Locks `m`, ignoring poison: every critical section here leaves its data consistent.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Reactor {
+    /// This process's reactor with its thread running, created on first use.
+    ///
+    /// Fails (without panicking) if the epoll instance, the eventfd or the thread cannot
+    /// be created; a later call tries again.
+    pub(crate) fn get() -> io::Result<&'static Reactor> {
+        let me = std::process::id();
+        let reactor = loop {
+            let cur = REACTOR.load(Ordering::Acquire);
+            // SAFETY: a non-null REACTOR came from `Box::into_raw` below and is never
+            // freed; a copy inherited through fork points at this process's copy of it.
+            if let Some(r) = unsafe { cur.as_ref() } {
+                if r.pid == me {
+                    break r;
+                }
+            }
+            let new = Box::into_raw(Box::new(Reactor::new(me)?));
+            match REACTOR.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                // SAFETY: `new` came from Box::into_raw just above and, now published,
+                // is never freed.
+                Ok(_) => break unsafe { &*new },
+                // Another thread installed one first: use that one.
+                // SAFETY: `new` came from Box::into_raw just above and was never shared.
+                Err(_) => drop(unsafe { Box::from_raw(new) }),
+            }
+        };
+        reactor.ensure_thread()?;
+        Ok(reactor)
+    }
+
+    /// Creates the epoll instance and the eventfd, and registers the latter.
+    fn new(pid: u32) -> io::Result<Reactor> {
+        // SAFETY: epoll_create1 has no memory-safety preconditions.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if ep < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `ep` is a fresh descriptor that nothing else owns.
+        let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
+        // SAFETY: eventfd has no memory-safety preconditions.
+        let ev = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if ev < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `ev` is a fresh descriptor that nothing else owns.
+        let event = unsafe { OwnedFd::from_raw_fd(ev) };
+        epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            event.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            NOTIFY_KEY,
+        )?;
+        Ok(Reactor {
+            pid,
+            epoll,
+            event,
+            sources: Mutex::new(HashMap::new()),
+            next_key: AtomicU64::new(NOTIFY_KEY + 1),
+            started: AtomicBool::new(false),
+            start_lock: Mutex::new(()),
+        })
+    }
+
+    /// Starts the reactor thread unless it runs already.
+    fn ensure_thread(&'static self) -> io::Result<()> {
+        if self.started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _guard = lock(&self.start_lock);
+        if self.started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        std::thread::Builder::new()
+            .name("runtime-reactor".into())
+            .spawn(move || self.run())
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("could not start the runtime-reactor thread: {e}"),
+                )
+            })?;
+        self.started.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Registers `fd` with `shared` as its state; returns the key to deregister with.
+    pub(super) fn add(&self, fd: RawFd, shared: Arc<Shared>) -> io::Result<u64> {
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        // In the map first, so that the event epoll may queue at once finds it.
+        lock(&self.sources).insert(key, shared);
+        if let Err(e) = epoll_ctl(
+            self.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            INTEREST,
+            key,
+        ) {
+            let removed = lock(&self.sources).remove(&key);
+            drop(removed); // outside the lock: it may hold wakers
+            return Err(e);
+        }
+        Ok(key)
+    }
+
+    /// Deregisters `fd` (errors ignored: the fd may be closed already) and forgets `key`.
+    /// Does nothing in a forked child of the process that registered it.
+    pub(super) fn remove(&self, fd: RawFd, key: u64) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        let _ = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, 0, key);
+        let removed = lock(&self.sources).remove(&key);
+        drop(removed); // outside the lock: it may hold wakers
+    }
+
+    /// Wakes the reactor thread out of `epoll_wait` (it then just waits again).
+    pub(crate) fn notify(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live local to a descriptor we own. A failure can
+        // only be EAGAIN (the counter is saturated: a wake is pending anyway).
+        let _ = unsafe {
+            libc::write(
+                self.event.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+
+    /// Whether `key` is registered (for tests).
+    #[cfg(test)]
+    pub(super) fn contains(&self, key: u64) -> bool {
+        lock(&self.sources).contains_key(&key)
+    }
+
+    /// The epoll fd (for tests).
+    #[cfg(test)]
+    pub(super) fn epoll_fd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
+    }
+
+    /// The reactor thread: waits for events forever and wakes the sources' waiters.
+    fn run(&self) {
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+        let mut wakers: Vec<Waker> = Vec::new();
+        let mut reported = false;
+        loop {
+            // SAFETY: `events` is a live buffer of `EVENTS` epoll_event entries.
+            let n = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    EVENTS as libc::c_int,
+                    -1,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    // Cannot happen with a valid epoll fd and buffer; do not spin.
+                    if !reported {
+                        eprintln!("runtime-reactor: epoll_wait failed: {e}");
+                        reported = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                continue;
+            }
+            {
+                let sources = lock(&self.sources);
+                for ev in &events[..n as usize] {
+                    // Copies out of the (packed on x86_64) struct.
+                    let (flags, key) = (ev.events, ev.u64);
+                    if key == NOTIFY_KEY {
+                        self.drain();
+                        continue;
+                    }
+                    if let Some(shared) = sources.get(&key) {
+                        let both = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
+                        let read = flags & ((libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | both);
+                        let write = flags & (libc::EPOLLOUT as u32 | both);
+                        shared.fire(read != 0, write != 0, &mut wakers);
+                    }
+                }
+            }
+            for w in wakers.drain(..) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Resets the eventfd's counter.
+    fn drain(&self) {
+        let mut buf = 0u64;
+        // SAFETY: reads at most 8 bytes into a live local. EAGAIN (already drained) is
+        // fine to ignore.
+        let _ = unsafe {
+            libc::read(
+                self.event.as_raw_fd(),
+                (&mut buf as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+}
+
+/// `epoll_ctl(ep, op, fd, {events, key})`.
+fn epoll_ctl(ep: RawFd, op: libc::c_int, fd: RawFd, events: u32, key: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: key };
+    // SAFETY: `ev` is a live epoll_event for the duration of the call; bad descriptors
+    // are reported as errors.
+    if unsafe { libc::epoll_ctl(ep, op, fd, &mut ev) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

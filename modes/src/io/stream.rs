@@ -1,0 +1,401 @@
+//! Stream reads and writes on an [`IoFd`]: owned-buffer futures, and the poll forms
+//! behind `AsyncRead`/`AsyncWrite`.
+//!
+//! io_uring stream reads are counted in the descriptor's `Stash` from submission to
+//! completion; a read starts only when none is in flight, and a read whose future was
+//! dropped after the kernel filled its buffer leaves the bytes in the stash, where the
+//! next read finds them first. So cancelling a read loses no received byte and never
+//! reorders the stream.
+
+use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use io_uring::{opcode, types};
+
+use super::buf::{IoBuf, IoBufMut};
+use super::fd::{FdInner, IoFd, Kind, PollState};
+use super::ready::Direction;
+use super::uring::{self, Completion};
+
+/// A raw pointer that may cross threads inside a future: it points into a buffer the
+/// same future owns.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) usize);
+
+pub(crate) fn result(res: i32) -> std::io::Result<usize> {
+    if res < 0 {
+        Err(std::io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as usize)
+    }
+}
+
+pub(crate) fn cvt_size(r: isize) -> std::io::Result<usize> {
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// An io_uring stream read into `buf`.
+pub(crate) struct StreamRead<B> {
+    pub(crate) buf: B,
+    pub(crate) fd: Arc<FdInner>,
+}
+
+impl<B> StreamRead<B> {
+    fn finished(&self) {
+        let waiters = {
+            let mut st = self.fd.stash();
+            st.in_flight -= 1;
+            std::mem::take(&mut st.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+}
+
+impl<B: IoBufMut> Completion for StreamRead<B> {
+    type Output = (std::io::Result<usize>, B);
+
+    fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
+        self.finished();
+        if res >= 0 {
+            // SAFETY: the kernel wrote `res` bytes at the start of the buffer.
+            unsafe { self.buf.set_init(res as usize) };
+        }
+        (result(res), self.buf)
+    }
+
+    fn abandoned(mut self, res: i32, _flags: u32) {
+        if res > 0 {
+            // SAFETY: as in `complete`.
+            unsafe { self.buf.set_init(res as usize) };
+            self.fd.stash().data.extend_from_slice(self.buf.as_bytes());
+        }
+        self.finished();
+    }
+}
+
+/// An io_uring write of `buf`'s bytes (positional when `pos` is set on the entry).
+pub(crate) struct Write<B> {
+    pub(crate) buf: B,
+    pub(crate) _fd: Arc<FdInner>,
+}
+
+impl<B: IoBuf> Completion for Write<B> {
+    type Output = (std::io::Result<usize>, B);
+
+    fn complete(self, res: i32, _flags: u32) -> Self::Output {
+        (result(res), self.buf)
+    }
+}
+
+fn read_entry(fd: &FdInner, ptr: *mut u8, len: u32) -> io_uring::squeue::Entry {
+    let raw = types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd));
+    if fd.socket {
+        opcode::Recv::new(raw, ptr, len).build()
+    } else {
+        opcode::Read::new(raw, ptr, len).offset(u64::MAX).build()
+    }
+}
+
+fn write_entry(fd: &FdInner, ptr: *const u8, len: u32) -> io_uring::squeue::Entry {
+    let raw = types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd));
+    if fd.socket {
+        // MSG_NOSIGNAL: a closed peer is an EPIPE error, not a SIGPIPE.
+        opcode::Send::new(raw, ptr, len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+    } else {
+        opcode::Write::new(raw, ptr, len).offset(u64::MAX).build()
+    }
+}
+
+/// Copies stashed bytes into `buf`; `Ready(None)` if the caller should submit a read
+/// (and the read is now counted), `Ready(Some(n))` if `n` bytes came from the stash.
+fn take_stash_or_start<B: IoBufMut>(
+    fd: &FdInner,
+    buf: &mut B,
+    cx: &mut Context<'_>,
+) -> Poll<Option<usize>> {
+    let mut st = fd.stash();
+    let avail = st.available();
+    if !avail.is_empty() {
+        let n = avail.len().min(buf.bytes_total());
+        // SAFETY: `n` fits in the buffer's capacity; the regions do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(avail.as_ptr(), buf.stable_mut_ptr(), n);
+            buf.set_init(n);
+        }
+        st.consume(n);
+        return Poll::Ready(Some(n));
+    }
+    if st.in_flight > 0 {
+        st.waiters.push(cx.waker().clone());
+        return Poll::Pending;
+    }
+    st.in_flight += 1;
+    Poll::Ready(None)
+}
+
+impl IoFd {
+    /// Reads from the stream into `buf` (from its start, up to its capacity) and gives
+    /// the buffer back with the number of bytes read (0 at end of stream).
+    ///
+    /// Cancel-safe: a read dropped before it completes loses no data; bytes the kernel
+    /// delivered to it are returned by the next read.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let (a, b) = modes::io::IoFd::socket_pair().unwrap();
+    ///     let _ = a.write(b"abc".to_vec()).await;
+    ///     let (n, buf) = b.read(Vec::with_capacity(2)).await;
+    ///     assert_eq!((n.unwrap(), &buf[..]), (2, &b"ab"[..]));
+    /// });
+    /// ```
+    pub async fn read<B: IoBufMut>(&self, mut buf: B) -> (std::io::Result<usize>, B) {
+        match &self.0.kind {
+            Kind::Uring => {
+                if let Some(n) = poll_fn(|cx| take_stash_or_start(&self.0, &mut buf, cx)).await {
+                    return (Ok(n), buf);
+                }
+                let ptr = buf.stable_mut_ptr();
+                let len = buf.bytes_total().min(u32::MAX as usize) as u32;
+                let entry = read_entry(&self.0, ptr, len);
+                let data = StreamRead {
+                    buf,
+                    fd: self.0.clone(),
+                };
+                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
+                match unsafe { uring::submit(entry, data) } {
+                    Ok(op) => op.await,
+                    Err((e, data)) => {
+                        data.finished();
+                        (Err(e), data.buf)
+                    }
+                }
+            }
+            Kind::Ready(src) => {
+                let fd = self.as_raw_fd();
+                let ptr = SendPtr(buf.stable_mut_ptr() as usize);
+                let len = buf.bytes_total();
+                let res = src
+                    .io(Direction::Read, || {
+                        // SAFETY: writes at most `len` bytes into `buf`, which this
+                        // future owns and does not touch meanwhile.
+                        cvt_size(unsafe { libc::read(fd, ptr.0 as *mut libc::c_void, len) })
+                    })
+                    .await;
+                if let Ok(n) = res {
+                    // SAFETY: the kernel wrote `n` bytes at the start of the buffer.
+                    unsafe { buf.set_init(n) };
+                }
+                (res, buf)
+            }
+            Kind::Blocking => self.read_at(buf, u64::MAX).await,
+        }
+    }
+
+    /// Writes `buf`'s bytes to the stream; returns how many were written (possibly
+    /// fewer) and the buffer.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let (a, _b) = modes::io::IoFd::socket_pair().unwrap();
+    ///     let (n, buf) = a.write(vec![7u8; 10]).await;
+    ///     assert_eq!(n.unwrap(), 10);
+    ///     assert_eq!(buf.len(), 10); // the buffer comes back
+    /// });
+    /// ```
+    pub async fn write<B: IoBuf>(&self, buf: B) -> (std::io::Result<usize>, B) {
+        match &self.0.kind {
+            Kind::Uring => {
+                let len = buf.bytes_init().min(u32::MAX as usize) as u32;
+                let entry = write_entry(&self.0, buf.stable_ptr(), len);
+                let data = Write {
+                    buf,
+                    _fd: self.0.clone(),
+                };
+                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
+                match unsafe { uring::submit(entry, data) } {
+                    Ok(op) => op.await,
+                    Err((e, data)) => (Err(e), data.buf),
+                }
+            }
+            Kind::Ready(src) => {
+                let fd = self.as_raw_fd();
+                let ptr = SendPtr(buf.stable_ptr() as usize);
+                let len = buf.bytes_init();
+                let res = src
+                    .io(Direction::Write, || {
+                        // SAFETY: reads `len` initialised bytes of `buf`, owned by this
+                        // future. MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE.
+                        cvt_size(unsafe {
+                            libc::send(fd, ptr.0 as *const libc::c_void, len, libc::MSG_NOSIGNAL)
+                        })
+                        .or_else(|e| {
+                            if e.raw_os_error() == Some(libc::ENOTSOCK) {
+                                // SAFETY: as above, for a pipe.
+                                cvt_size(unsafe { libc::write(fd, ptr.0 as *const libc::c_void, len) })
+                            } else {
+                                Err(e)
+                            }
+                        })
+                    })
+                    .await;
+                (res, buf)
+            }
+            Kind::Blocking => self.write_at(buf, u64::MAX).await,
+        }
+    }
+
+    /// The poll form of [`read`](IoFd::read) into a borrowed slice (for `AsyncRead`);
+    /// `state` keeps the operation in flight between polls.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let (a, b) = modes::io::IoFd::socket_pair().unwrap();
+    ///     let _ = a.write(b"hey".to_vec()).await;
+    ///     let mut state = modes::io::PollState::default();
+    ///     let mut dst = [0u8; 8];
+    ///     let n = poll_fn(|cx| b.poll_read(cx, &mut dst, &mut state)).await.unwrap();
+    ///     assert_eq!(&dst[..n], b"hey");
+    /// });
+    /// ```
+    pub fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+        state: &mut PollState,
+    ) -> Poll<std::io::Result<usize>> {
+        if dst.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        match &self.0.kind {
+            Kind::Uring => loop {
+                if let Some(op) = &mut state.read {
+                    let (res, buf) = std::task::ready!(Pin::new(op).poll(cx));
+                    state.read = None;
+                    let n = res?;
+                    let k = n.min(dst.len());
+                    dst[..k].copy_from_slice(&buf[..k]);
+                    if k < n {
+                        // Put the rest in front of anything stashed meanwhile.
+                        let mut st = self.0.stash();
+                        let rest = st.available().to_vec();
+                        st.data.clear();
+                        st.pos = 0;
+                        st.data.extend_from_slice(&buf[k..n]);
+                        st.data.extend_from_slice(&rest);
+                    }
+                    return Poll::Ready(Ok(k));
+                }
+                let mut tmp: Vec<u8> = Vec::with_capacity(dst.len().min(64 * 1024));
+                match std::task::ready!(take_stash_or_start(&self.0, &mut tmp, cx)) {
+                    Some(n) => {
+                        dst[..n].copy_from_slice(&tmp[..n]);
+                        return Poll::Ready(Ok(n));
+                    }
+                    None => {
+                        let entry = read_entry(&self.0, tmp.as_mut_ptr(), tmp.capacity() as u32);
+                        let data = StreamRead {
+                            buf: tmp,
+                            fd: self.0.clone(),
+                        };
+                        // SAFETY: the entry points into `tmp`'s heap memory, owned by
+                        // `data`.
+                        match unsafe { uring::submit(entry, data) } {
+                            Ok(op) => state.read = Some(op),
+                            Err((e, data)) => {
+                                data.finished();
+                                return Poll::Ready(Err(e));
+                            }
+                        }
+                    }
+                }
+            },
+            Kind::Ready(src) => {
+                let fd = self.as_raw_fd();
+                src.poll_io(Direction::Read, cx, || {
+                    // SAFETY: writes at most `dst.len()` bytes into `dst`.
+                    cvt_size(unsafe { libc::read(fd, dst.as_mut_ptr().cast(), dst.len()) })
+                })
+            }
+            Kind::Blocking => {
+                let fd = self.as_raw_fd();
+                // SAFETY: a file read into `dst`; files are always "ready".
+                Poll::Ready(cvt_size(unsafe { libc::read(fd, dst.as_mut_ptr().cast(), dst.len()) }))
+            }
+        }
+    }
+
+    /// The poll form of [`write`](IoFd::write) from a borrowed slice (for
+    /// `AsyncWrite`): with io_uring the bytes are copied into a buffer the operation
+    /// owns, and a `Pending` write must be polled again (with the same bytes) to learn
+    /// how many were written.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let (a, b) = modes::io::IoFd::socket_pair().unwrap();
+    ///     let mut state = modes::io::PollState::default();
+    ///     let n = poll_fn(|cx| a.poll_write(cx, b"yo", &mut state)).await.unwrap();
+    ///     assert_eq!(n, 2);
+    ///     let (_, buf) = b.read(Vec::with_capacity(4)).await;
+    ///     assert_eq!(buf, b"yo");
+    /// });
+    /// ```
+    pub fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        src: &[u8],
+        state: &mut PollState,
+    ) -> Poll<std::io::Result<usize>> {
+        match &self.0.kind {
+            Kind::Uring => {
+                if state.write.is_none() {
+                    let buf = src[..src.len().min(1 << 20)].to_vec();
+                    let entry = write_entry(&self.0, buf.as_ptr(), buf.len() as u32);
+                    let data = Write {
+                        buf,
+                        _fd: self.0.clone(),
+                    };
+                    // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
+                    match unsafe { uring::submit(entry, data) } {
+                        Ok(op) => state.write = Some(op),
+                        Err((e, _)) => return Poll::Ready(Err(e)),
+                    }
+                }
+                let op = state.write.as_mut().expect("set above");
+                let (res, _) = std::task::ready!(Pin::new(op).poll(cx));
+                state.write = None;
+                Poll::Ready(res)
+            }
+            Kind::Ready(source) => {
+                let fd = self.as_raw_fd();
+                source.poll_io(Direction::Write, cx, || {
+                    // SAFETY: reads `src.len()` bytes of `src`.
+                    cvt_size(unsafe {
+                        libc::send(fd, src.as_ptr().cast(), src.len(), libc::MSG_NOSIGNAL)
+                    })
+                })
+            }
+            Kind::Blocking => {
+                let fd = self.as_raw_fd();
+                // SAFETY: a file write from `src`.
+                Poll::Ready(cvt_size(unsafe { libc::write(fd, src.as_ptr().cast(), src.len()) }))
+            }
+        }
+    }
+}

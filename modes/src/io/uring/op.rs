@@ -1,0 +1,171 @@
+//! One io_uring operation: the cell the kernel's completion lands in, and the future
+//! that owns the operation's resources.
+//!
+//! Invariants (the cancellation-safety argument):
+//! 1. Every submitted SQE carries `user_data = Arc::into_raw(cell)`: the kernel holds one
+//!    strong count of the cell until its CQE is reaped, so the cell outlives the kernel's
+//!    use of the address.
+//! 2. The resources the kernel reads or writes (buffers, socket addresses, paths) live in
+//!    the `Op`'s `data` (heap memory, stable when the `Op` moves) until the operation
+//!    completes. If the `Op` is dropped first, `data` moves into the cell
+//!    (`State::Abandoned`) and is released only by the reaper, after the CQE: the kernel
+//!    never writes into freed memory, cancelled or not.
+//! 3. What a completed-but-abandoned operation produced is handed to
+//!    [`Completion::abandoned`]: an accepted or opened descriptor is closed there, and a
+//!    read's bytes can be kept for the next read, so nothing leaks and nothing is lost.
+//! 4. A cancel request holds its own strong count of the cell (`user_data` tagged with
+//!    [`CANCEL_TAG`]), released when the cancel's CQE is reaped: the address the cancel
+//!    names cannot be reused by another operation meanwhile.
+//! 5. All state changes happen under the cell's mutex; the waker is woken after the lock
+//!    is released.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use super::ring::RingShared;
+
+/// Low bit of a `user_data` that is a cancel request for the cell it points to.
+pub(crate) const CANCEL_TAG: u64 = 1;
+
+/// What an operation does with its completion.
+///
+/// ```ignore
+/// // crate-internal trait; see `modes::io::ops` for its implementations.
+/// ```
+pub(crate) trait Completion: Send + 'static {
+    /// What the operation's future returns.
+    type Output;
+    /// Turns the kernel's result (`res` < 0 is `-errno`) into the output.
+    fn complete(self, res: i32, flags: u32) -> Self::Output;
+    /// Called (on the ring's thread) when the operation completed after its future was
+    /// dropped: close what it opened, keep what it read. The default just drops `self`.
+    fn abandoned(self, res: i32, flags: u32)
+    where
+        Self: Sized,
+    {
+        let _ = (res, flags);
+    }
+}
+
+/// Object-safe form of `Completion::abandoned`, for `State::Abandoned`.
+pub(crate) trait Abandon: Send {
+    fn finish(self: Box<Self>, res: i32, flags: u32);
+}
+
+impl<T: Completion> Abandon for T {
+    fn finish(self: Box<Self>, res: i32, flags: u32) {
+        (*self).abandoned(res, flags)
+    }
+}
+
+pub(crate) enum State {
+    /// In the kernel's hands; the waker of whoever awaits it.
+    Pending(Option<Waker>),
+    /// Completed; the result waits for the future's next poll.
+    Done(i32, u32),
+    /// The future was dropped before completion: its resources wait here for the CQE.
+    Abandoned(Box<dyn Abandon>),
+    /// Result taken (or resources released): nothing left to do.
+    Finished,
+}
+
+pub(crate) struct OpCell {
+    pub(crate) state: Mutex<State>,
+}
+
+impl OpCell {
+    pub(crate) fn new() -> Arc<OpCell> {
+        Arc::new(OpCell {
+            state: Mutex::new(State::Pending(None)),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The reaper's side: records the CQE, then wakes the awaiting task or releases the
+    /// abandoned resources (outside the lock).
+    pub(crate) fn complete(&self, res: i32, flags: u32) {
+        let mut st = self.lock();
+        match std::mem::replace(&mut *st, State::Done(res, flags)) {
+            State::Pending(w) => {
+                drop(st);
+                if let Some(w) = w {
+                    w.wake();
+                }
+            }
+            State::Abandoned(data) => {
+                *st = State::Finished;
+                drop(st);
+                data.finish(res, flags);
+            }
+            // A CQE arrives once per SQE; anything else would be a kernel bug. Keep the
+            // first outcome.
+            other => *st = other,
+        }
+    }
+}
+
+/// The future of one submitted operation. Resolves to `T::Output`; dropping it before
+/// completion cancels the operation without freeing what the kernel still uses.
+pub(crate) struct Op<T: Completion> {
+    pub(crate) cell: Arc<OpCell>,
+    pub(crate) ring: Arc<RingShared>,
+    pub(crate) data: Option<T>,
+}
+
+impl<T: Completion> Unpin for Op<T> {}
+
+impl<T: Completion> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let mut st = self.cell.lock();
+        match &mut *st {
+            State::Done(res, flags) => {
+                let (res, flags) = (*res, *flags);
+                *st = State::Finished;
+                drop(st);
+                let data = self.data.take().expect("an Op is not polled after completion");
+                Poll::Ready(data.complete(res, flags))
+            }
+            State::Pending(w) => {
+                match w {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *w = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            State::Abandoned(_) | State::Finished => {
+                panic!("an Op is not polled after completion")
+            }
+        }
+    }
+}
+
+impl<T: Completion> Drop for Op<T> {
+    fn drop(&mut self) {
+        let Some(data) = self.data.take() else {
+            return;
+        };
+        let mut st = self.cell.lock();
+        match &*st {
+            State::Done(res, flags) => {
+                // Completed but never collected: treat it as abandoned.
+                let (res, flags) = (*res, *flags);
+                *st = State::Finished;
+                drop(st);
+                data.abandoned(res, flags);
+            }
+            State::Pending(_) => {
+                *st = State::Abandoned(Box::new(data));
+                drop(st);
+                self.ring.cancel(self.cell.clone());
+            }
+            State::Abandoned(_) | State::Finished => {}
+        }
+    }
+}

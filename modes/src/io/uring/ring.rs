@@ -1,0 +1,411 @@
+//! One io_uring ring per loop (per worker in `Threads`): it submits the loop's I/O, and
+//! the loop parks on it.
+//!
+//! Ownership: the `Ring` belongs to its loop thread (the `Single` core or a `Threads`
+//! worker) and is reached only from that thread, through `&Ring` (interior mutability)
+//! and the thread-local set by `enter`. Other threads reach it only through
+//! [`RingShared`]: they queue a request (a prepared SQE, or a cancel) and unpark the loop,
+//! which moves queued requests into its submission queue at its next `poll` or `park`.
+//!
+//! When SQEs reach the kernel: when `SUBMIT_BATCH` of them are waiting, at every `poll`
+//! (each `Single` iteration, each `Threads` maintenance tick) and when the loop parks
+//! (one `io_uring_enter` submits and waits). Completions are reaped at the same points;
+//! each wakes its task wherever that task runs now.
+//!
+//! Park protocol (as in `park/mod.rs`): `begin_park` first, then drain the remote queue,
+//! then wait. A request queued before `begin_park` is drained by this park; one queued
+//! after it finds the state `PARKED` and writes the eventfd, whose read completion ends
+//! the wait. A wake is never lost.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use io_uring::{opcode, squeue, types, IoUring};
+
+use super::op::{OpCell, CANCEL_TAG};
+use crate::park::{Inner, Signal, Unparker};
+
+/// `user_data` of the eventfd read that carries cross-thread wakes.
+const WAKE: u64 = 0;
+/// `user_data` of the cancel-everything request sent when the ring is dropped.
+const CANCEL_ALL: u64 = 2;
+/// Submit as soon as this many SQEs wait.
+const SUBMIT_BATCH: u32 = 32;
+/// Submission queue entries (the completion queue gets twice as many).
+const ENTRIES: u32 = 256;
+
+/// A request from a thread that is not the ring's own.
+enum Request {
+    Submit(squeue::Entry),
+    Cancel(Arc<OpCell>),
+}
+
+/// The part of a ring other threads may touch.
+pub(crate) struct RingShared {
+    requests: Mutex<Vec<Request>>,
+    has_requests: AtomicBool,
+    closed: AtomicBool,
+    pub(crate) unparker: Unparker,
+    /// Operations submitted, for metrics.
+    pub(crate) submitted: AtomicU64,
+}
+
+impl RingShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Request>> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push_request(&self, req: Request) -> Result<(), Request> {
+        let mut q = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(req);
+        }
+        q.push(req);
+        self.has_requests.store(true, Ordering::Release);
+        drop(q);
+        self.unparker.unpark();
+        Ok(())
+    }
+
+    /// Cancels the operation of `cell` (whose future was dropped), from any thread.
+    pub(crate) fn cancel(self: &Arc<Self>, cell: Arc<OpCell>) {
+        let cell = match super::with_local(self, |ring| ring.push_cancel(cell.clone())) {
+            Some(()) => return,
+            None => cell,
+        };
+        // A closed ring completed (cancelled) everything before it went: nothing to do.
+        let _ = self.push_request(Request::Cancel(cell));
+    }
+
+    /// Queues `entry` for the ring's thread to submit. Fails once the ring is gone.
+    pub(crate) fn submit_remote(&self, entry: squeue::Entry) -> std::io::Result<()> {
+        self.push_request(Request::Submit(entry)).map_err(|_| {
+            std::io::Error::other("the runtime that owns this I/O ring has shut down")
+        })
+    }
+}
+
+/// The loop thread's ring.
+pub(crate) struct Ring {
+    /// Dropped by hand in `Drop`, only once the kernel holds nothing of ours.
+    ring: ManuallyDrop<RefCell<IoUring>>,
+    pub(crate) shared: Arc<RingShared>,
+    inner: Arc<Inner>,
+    /// SQEs whose CQE has not been reaped (the wake read excluded).
+    in_flight: Cell<usize>,
+    unsubmitted: Cell<u32>,
+    /// Target of the eventfd read; written by the kernel while `armed`.
+    wake_buf: ManuallyDrop<Box<UnsafeCell<[u8; 8]>>>,
+    armed: Cell<bool>,
+    reaped: RefCell<Vec<(u64, i32, u32)>>,
+}
+
+/// Signals a parked ring: one 8-byte write to its eventfd.
+pub(crate) fn signal(fd: &OwnedFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live local to an eventfd we own; a failure (counter
+    // overflow, impossible here) would only lose a wake that is already pending.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+}
+
+impl Ring {
+    /// A new ring and its eventfd. `Err` says why io_uring cannot be used.
+    pub(crate) fn new() -> Result<(Ring, Arc<Inner>), String> {
+        let ring = IoUring::builder()
+            .setup_coop_taskrun()
+            .build(ENTRIES)
+            .or_else(|_| IoUring::new(ENTRIES))
+            .map_err(|e| format!("io_uring refused: {e}"))?;
+        if !ring.params().is_feature_ext_arg() {
+            return Err("io_uring lacks IORING_FEAT_EXT_ARG (kernel < 5.11)".into());
+        }
+        // SAFETY: eventfd has no memory-safety preconditions; we check its result.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(format!(
+                "eventfd failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let inner = Inner::new(Signal::EventFd(fd));
+        let shared = Arc::new(RingShared {
+            requests: Mutex::new(Vec::new()),
+            has_requests: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            unparker: Unparker(inner.clone()),
+            submitted: AtomicU64::new(0),
+        });
+        Ok((
+            Ring {
+                ring: ManuallyDrop::new(RefCell::new(ring)),
+                shared,
+                inner: inner.clone(),
+                in_flight: Cell::new(0),
+                unsubmitted: Cell::new(0),
+                wake_buf: ManuallyDrop::new(Box::new(UnsafeCell::new([0; 8]))),
+                armed: Cell::new(false),
+                reaped: RefCell::new(Vec::with_capacity(64)),
+            },
+            inner,
+        ))
+    }
+
+    /// Operations in flight (submitted or queued, not yet completed).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.get()
+    }
+
+    fn event_fd(&self) -> i32 {
+        match &self.inner.signal {
+            Signal::EventFd(fd) => fd.as_raw_fd(),
+            Signal::Condvar { .. } => unreachable!("a ring always has an eventfd"),
+        }
+    }
+
+    /// Pushes one SQE, submitting first if the queue is full, and at once when a batch
+    /// is complete.
+    ///
+    /// # Safety
+    /// Whatever memory `entry` points to stays valid until its CQE is reaped (see the
+    /// invariants in `op.rs`).
+    pub(crate) unsafe fn push(&self, entry: &squeue::Entry) -> std::io::Result<()> {
+        for _ in 0..8 {
+            // SAFETY: the caller keeps the entry's memory valid until its completion.
+            let pushed = unsafe { self.ring.borrow_mut().submission().push(entry) };
+            if pushed.is_ok() {
+                self.in_flight.set(self.in_flight.get() + 1);
+                self.shared.submitted.fetch_add(1, Ordering::Relaxed);
+                let n = self.unsubmitted.get() + 1;
+                self.unsubmitted.set(n);
+                if n >= SUBMIT_BATCH {
+                    self.submit();
+                }
+                return Ok(());
+            }
+            // Full: hand the queue to the kernel (reaping if it pushes back) and retry.
+            self.submit();
+            self.reap();
+        }
+        Err(std::io::Error::other(
+            "io_uring submission queue stays full",
+        ))
+    }
+
+    fn push_cancel(&self, cell: Arc<OpCell>) {
+        let target = Arc::as_ptr(&cell) as u64;
+        let tagged = Arc::into_raw(cell) as u64 | CANCEL_TAG;
+        let entry = opcode::AsyncCancel::new(target).build().user_data(tagged);
+        // SAFETY: a cancel carries no buffer; the cell it names is kept alive by the
+        // strong count in `tagged` until this cancel's own CQE.
+        if unsafe { self.push(&entry) }.is_err() {
+            // SAFETY: `tagged` came from `Arc::into_raw` just above and was not pushed.
+            drop(unsafe { Arc::from_raw((tagged & !CANCEL_TAG) as *const OpCell) });
+        }
+    }
+
+    /// Hands queued SQEs to the kernel without waiting.
+    fn submit(&self) {
+        if self.unsubmitted.get() == 0 {
+            return;
+        }
+        loop {
+            let res = self.ring.borrow().submit();
+            match res {
+                Ok(_) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    // Completions must be reaped before the kernel takes more.
+                    self.reap();
+                    continue;
+                }
+                Err(_) => break,
+            }
+        }
+        self.unsubmitted.set(0);
+    }
+
+    fn drain_requests(&self) -> bool {
+        if !self.shared.has_requests.load(Ordering::Acquire) {
+            return false;
+        }
+        let reqs = {
+            let mut q = self.shared.lock();
+            self.shared.has_requests.store(false, Ordering::Relaxed);
+            std::mem::take(&mut *q)
+        };
+        let any = !reqs.is_empty();
+        for req in reqs {
+            match req {
+                Request::Submit(entry) => {
+                    // SAFETY: the remote submitter's `Op` keeps the entry's memory alive
+                    // until the completion, as for a local push.
+                    if unsafe { self.push(&entry) }.is_err() {
+                        // Complete it with an error so its future does not hang.
+                        let ud = entry.get_user_data();
+                        // SAFETY: a Submit request's user_data is `Arc::into_raw` of
+                        // its cell, owned by that (never pushed) SQE.
+                        let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
+                        cell.complete(-libc::EBUSY, 0);
+                    }
+                }
+                Request::Cancel(cell) => self.push_cancel(cell),
+            }
+        }
+        any
+    }
+
+    /// Moves completions off the queue, then (with the ring released) completes each.
+    /// `true` if any operation completed.
+    fn reap(&self) -> bool {
+        let mut reaped = self.reaped.take();
+        {
+            let mut ring = self.ring.borrow_mut();
+            for cqe in ring.completion() {
+                reaped.push((cqe.user_data(), cqe.result(), cqe.flags()));
+            }
+        }
+        let mut any = false;
+        for (ud, res, flags) in reaped.drain(..) {
+            match ud {
+                WAKE => self.armed.set(false),
+                CANCEL_ALL => self.in_flight.set(self.in_flight.get() - 1),
+                ud if ud & CANCEL_TAG != 0 => {
+                    self.in_flight.set(self.in_flight.get() - 1);
+                    // SAFETY: a tagged user_data is `Arc::into_raw` of the cancelled cell,
+                    // made by `push_cancel`; its CQE arrives once, so this runs once.
+                    drop(unsafe { Arc::from_raw((ud & !CANCEL_TAG) as *const OpCell) });
+                }
+                ud => {
+                    self.in_flight.set(self.in_flight.get() - 1);
+                    // SAFETY: every other user_data is `Arc::into_raw` of an `OpCell`,
+                    // whose one strong count the kernel held until this CQE.
+                    let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
+                    cell.complete(res, flags);
+                    any = true;
+                }
+            }
+        }
+        *self.reaped.borrow_mut() = reaped;
+        any
+    }
+
+    /// Non-blocking turn of the ring: queue other threads' requests, submit, reap.
+    /// `true` if an operation completed (and woke its task).
+    pub(crate) fn poll(&self) -> bool {
+        self.drain_requests();
+        if self.in_flight.get() == 0 {
+            return false;
+        }
+        self.submit();
+        self.reap()
+    }
+
+    /// `true` if `poll` may have something to do.
+    pub(crate) fn needs_poll(&self) -> bool {
+        self.in_flight.get() > 0 || self.shared.has_requests.load(Ordering::Relaxed)
+    }
+
+    fn arm(&self) {
+        if self.armed.get() {
+            return;
+        }
+        let read = opcode::Read::new(types::Fd(self.event_fd()), self.wake_buf.get().cast(), 8)
+            .build()
+            .user_data(WAKE);
+        // SAFETY: the read targets `wake_buf`, which stays allocated until the read
+        // completes (`armed` tracks it; `Drop` waits for it).
+        let pushed = unsafe { self.ring.borrow_mut().submission().push(&read) };
+        if pushed.is_ok() {
+            self.unsubmitted.set(self.unsubmitted.get() + 1);
+            self.armed.set(true);
+        }
+    }
+
+    /// Blocks until a completion, a wake or `timeout`; submits everything queued first.
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
+        if !self.inner.begin_park() {
+            self.poll();
+            return;
+        }
+        let timeout = if self.drain_requests() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        self.arm();
+        let res = {
+            let ring = self.ring.borrow();
+            match timeout {
+                Some(t) => {
+                    let ts = types::Timespec::from(t);
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    ring.submitter().submit_with_args(1, &args)
+                }
+                None => ring.submit_and_wait(1),
+            }
+        };
+        // ETIME (timeout) and EINTR are ordinary returns; anything else leaves us awake,
+        // which the protocol allows (the caller re-checks and parks again).
+        let _ = res;
+        self.unsubmitted.set(0);
+        self.inner.end_park();
+        self.reap();
+    }
+}
+
+impl Drop for Ring {
+    /// Cancels everything in flight and waits (bounded) for the kernel to let go of it,
+    /// so no buffer is freed under the kernel. Requests queued by other threads after
+    /// this point fail.
+    fn drop(&mut self) {
+        let left = {
+            let mut q = self.shared.lock();
+            self.shared.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *q)
+        };
+        for req in left {
+            match req {
+                Request::Submit(entry) => {
+                    // SAFETY: as in `drain_requests`; the op is cancelled below.
+                    let _ = unsafe { self.push(&entry) };
+                }
+                Request::Cancel(cell) => self.push_cancel(cell),
+            }
+        }
+        if self.in_flight.get() > 0 || self.armed.get() {
+            let any = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+                .build()
+                .user_data(CANCEL_ALL);
+            // SAFETY: a cancel carries no buffer.
+            let _ = unsafe { self.push(&any) };
+            // The eventfd read is cancelled too (ANY matches every request).
+            for _ in 0..200 {
+                if self.in_flight.get() == 0 && !self.armed.get() {
+                    break;
+                }
+                let ts = types::Timespec::from(Duration::from_millis(10));
+                let args = types::SubmitArgs::new().timespec(&ts);
+                let _ = self.ring.borrow().submitter().submit_with_args(1, &args);
+                self.unsubmitted.set(0);
+                self.reap();
+            }
+        }
+        if self.in_flight.get() == 0 && !self.armed.get() {
+            // SAFETY: dropped once, here; the kernel holds no operation of this ring
+            // any more, so neither the ring's memory nor `wake_buf` is in use.
+            unsafe {
+                ManuallyDrop::drop(&mut self.ring);
+                ManuallyDrop::drop(&mut self.wake_buf);
+            }
+        }
+        // Else the kernel still holds operations (a blocking file read, say): the ring
+        // and the buffers stay alive for the life of the process rather than be freed
+        // under it.
+    }
+}

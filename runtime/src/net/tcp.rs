@@ -1,0 +1,342 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use modes::io::{IoBuf, IoBufMut, IoFd, PollState};
+
+/// A TCP socket listening for connections (asyncio's `start_server`).
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// rt.block_on(async {
+///     let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     assert!(l.local_addr().unwrap().port() > 0);
+/// });
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    fd: IoFd,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (with `SO_REUSEADDR`) and listens, backlog 1024.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let err = rt.block_on(runtime::net::TcpListener::bind("not an address")).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
+    pub async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
+        let addrs = super::resolve(addr).await?;
+        super::each_addr(addrs, |a| async move {
+            let fd = IoFd::socket(super::domain(&a), libc::SOCK_STREAM)?;
+            fd.set_option(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+            fd.bind(a)?;
+            fd.listen(1024)?;
+            Ok(TcpListener { fd })
+        })
+        .await
+    }
+
+    /// Waits for a connection; returns the connected stream and the peer's address.
+    ///
+    /// Cancel-safe: a connection the kernel accepted for a dropped `accept` is closed,
+    /// not leaked (the peer sees it reset), and the listener stays usable.
+    ///
+    /// ```
+    /// use runtime::net::{TcpListener, TcpStream};
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// rt.block_on(async {
+    ///     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    ///     let (s, peer) = l.accept().await.unwrap();
+    ///     assert_eq!(peer, c.local_addr().unwrap());
+    ///     assert_eq!(s.peer_addr().unwrap(), peer);
+    /// });
+    /// ```
+    pub async fn accept(&self) -> std::io::Result<(TcpStream, SocketAddr)> {
+        let (fd, addr) = self.fd.accept().await?;
+        Ok((TcpStream::from_fd(fd), addr))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let l = rt.block_on(runtime::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.fd.local_addr()
+    }
+}
+
+/// A TCP connection (asyncio's `StreamReader`/`StreamWriter` pair).
+///
+/// Reads and writes take owned buffers; `&TcpStream` is enough, so one task may read
+/// while another writes. It also implements `futures_io::AsyncRead`/`AsyncWrite`; the
+/// owned-buffer `read`/`write`/`write_all` methods shadow the extension traits' methods
+/// of the same names, so call those as `AsyncWriteExt::write_all(&mut stream, bytes)`.
+///
+/// ```
+/// use runtime::net::{TcpListener, TcpStream};
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// rt.block_on(async {
+///     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+///     let (s, _) = l.accept().await.unwrap();
+///     let (res, _) = c.write_all(b"ping".to_vec()).await;
+///     res.unwrap();
+///     let (n, buf) = s.read(vec![0; 16]).await;
+///     assert_eq!(&buf[..n.unwrap()], b"ping");
+/// });
+/// ```
+pub struct TcpStream {
+    fd: IoFd,
+    poll: PollState,
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream").field("fd", &self.fd).finish()
+    }
+}
+
+impl TcpStream {
+    fn from_fd(fd: IoFd) -> TcpStream {
+        TcpStream {
+            fd,
+            poll: PollState::default(),
+        }
+    }
+
+    /// Connects to `addr`, trying each address it resolves to.
+    ///
+    /// Cancel-safe: dropping the future abandons the attempt and closes the socket once
+    /// the kernel has let go of it.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let err = rt.block_on(runtime::net::TcpStream::connect("127.0.0.1:1")).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// ```
+    pub async fn connect(addr: impl ToSocketAddrs) -> std::io::Result<TcpStream> {
+        let addrs = super::resolve(addr).await?;
+        super::each_addr(addrs, |a| async move {
+            let fd = IoFd::socket(super::domain(&a), libc::SOCK_STREAM)?;
+            fd.connect(a).await?;
+            Ok(TcpStream::from_fd(fd))
+        })
+        .await
+    }
+
+    /// Reads into `buf` (from its start, up to its capacity); returns the bytes read
+    /// (0: the peer closed its side) and the buffer, whose length is set to them.
+    ///
+    /// Cancel-safe: if the future is dropped after the kernel received bytes for it,
+    /// the next read returns those bytes first; nothing is lost or reordered.
+    ///
+    /// ```
+    /// # use runtime::net::{TcpListener, TcpStream};
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// # let (s, _) = l.accept().await.unwrap();
+    /// drop(c); // the peer closes
+    /// let (n, buf) = s.read(Vec::with_capacity(8)).await;
+    /// assert_eq!(n.unwrap(), 0);
+    /// assert!(buf.is_empty());
+    /// # });
+    /// ```
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> (std::io::Result<usize>, B) {
+        self.fd.read(buf).await
+    }
+
+    /// Writes some of `buf`'s bytes; returns how many and the buffer.
+    ///
+    /// ```
+    /// # use runtime::net::{TcpListener, TcpStream};
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (n, _) = c.write(b"abc".to_vec()).await;
+    /// assert_eq!(n.unwrap(), 3);
+    /// # });
+    /// ```
+    pub async fn write<B: IoBuf>(&self, buf: B) -> (std::io::Result<usize>, B) {
+        self.fd.write(buf).await
+    }
+
+    /// Writes all of `buf`'s bytes (several writes if need be).
+    ///
+    /// Not cancel-safe in what reaches the peer: if dropped midway, some prefix of the
+    /// bytes may have been sent.
+    ///
+    /// ```
+    /// # use runtime::net::{TcpListener, TcpStream};
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (res, buf) = c.write_all(vec![1u8; 100_000]).await;
+    /// # let _ = (res, buf);
+    /// # });
+    /// ```
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> (std::io::Result<()>, B) {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        let mut buf = buf;
+        while done < total {
+            let chunk = Slice { buf, start: done };
+            let (res, chunk) = self.fd.write(chunk).await;
+            buf = chunk.buf;
+            match res {
+                Ok(0) => {
+                    return (
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::WriteZero,
+                            "the peer stopped accepting bytes",
+                        )),
+                        buf,
+                    )
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Shuts down the read side, the write side (the peer reads end of stream) or both.
+    ///
+    /// ```
+    /// # use runtime::net::{TcpListener, TcpStream};
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (s, _) = l.accept().await.unwrap();
+    /// c.shutdown(std::net::Shutdown::Write).unwrap();
+    /// assert_eq!(s.read(Vec::with_capacity(4)).await.0.unwrap(), 0);
+    /// # });
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
+        self.fd.shutdown(match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        })
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// c.set_nodelay(true).unwrap();
+    /// assert!(c.nodelay().unwrap());
+    /// # });
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> std::io::Result<()> {
+        self.fd
+            .set_option(libc::IPPROTO_TCP, libc::TCP_NODELAY, on as i32)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert!(!c.nodelay().unwrap()); // off by default
+    /// # });
+    /// ```
+    pub fn nodelay(&self) -> std::io::Result<bool> {
+        Ok(self.fd.option(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
+    }
+
+    /// The peer's address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert_eq!(c.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// # });
+    /// ```
+    pub fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        self.fd.peer_addr()
+    }
+
+    /// This end's address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::builder().build().unwrap();
+    /// # rt.block_on(async {
+    /// let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let c = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert!(c.local_addr().unwrap().ip().is_loopback());
+    /// # });
+    /// ```
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.fd.local_addr()
+    }
+}
+
+/// `buf[start..]` as an owned buffer (for `write_all`).
+struct Slice<B> {
+    buf: B,
+    start: usize,
+}
+
+// SAFETY: a suffix of a stable buffer is stable; its initialised bytes are the suffix of
+// the buffer's.
+unsafe impl<B: IoBuf> IoBuf for Slice<B> {
+    fn stable_ptr(&self) -> *const u8 {
+        // SAFETY: `start <= bytes_init`, so the pointer stays in (or one past) the buffer.
+        unsafe { self.buf.stable_ptr().add(self.start) }
+    }
+    fn bytes_init(&self) -> usize {
+        self.buf.bytes_init() - self.start
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.fd.poll_read(cx, buf, &mut this.poll)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.fd.poll_write(cx, buf, &mut this.poll)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        // Writes go straight to the socket: nothing is buffered here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
