@@ -18,6 +18,8 @@
 //!    If `f` says `WouldBlock`, it takes the waker mutex and compares the tick with the
 //!    value it loaded: if the tick moved, it retries `f` at once; otherwise it stores its
 //!    waker (unless the stored one `will_wake` the same task) and returns `Pending`.
+//!    After 32 such retries in one poll it wakes its own task and returns `Pending`
+//!    instead, so that a busy fd cannot keep one poll spinning.
 //! 3. No wake is lost. Edge triggering means epoll reports an event for every readiness
 //!    change (new data, freed buffer space, hang-up, error) that happens after the
 //!    registration, whether or not the fd was already ready. If `f` saw `WouldBlock`, the
