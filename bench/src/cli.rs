@@ -14,6 +14,7 @@ use crate::workloads::Workload;
 ///   bench --mode threads
 ///   bench --mode all --quick --json out.json
 ///   bench --mode single --workload io,cpu --peer tokio-ct
+///   bench --mode threads --workload net,file --peer tokio-mt --io readiness
 ///   bench report --out RESULTS.md out.json peers.json
 #[derive(Debug, Parser)]
 #[command(
@@ -94,6 +95,22 @@ pub struct RunArgs {
     /// Also run the same workloads on peer runtimes, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "PEER[,PEER]")]
     pub peer: Vec<PeerArg>,
+    /// The I/O backend of our runtime (every mode): `uring` is the default (io_uring where
+    /// the kernel allows it, unless `RUNTIME_IO_URING=0`), `readiness` forces the epoll
+    /// fallback. The `net` and `file` rows record which backend served them.
+    #[arg(long, value_enum, default_value_t = IoArg::Uring)]
+    pub io: IoArg,
+}
+
+/// `--io`: which I/O backend our runtime is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IoArg {
+    /// io_uring on each loop's ring (the runtime's default; falls back by itself where the
+    /// kernel refuses io_uring).
+    Uring,
+    /// The readiness fallback: sockets on an epoll reactor, files on the blocking pool
+    /// (`Builder::io_uring(false)`).
+    Readiness,
 }
 
 /// `--mode`: one mode or all of them.

@@ -76,9 +76,13 @@ impl std::fmt::Display for RunError {
     }
 }
 
+/// What one run of a workload gave: its outcome, and for an I/O workload the backend
+/// that served it.
+pub type Ran = (Outcome, Option<String>);
+
 /// Runs `w` on a fresh `r`, on a fresh thread, so that a panicking workload fails alone,
 /// pinning never leaks into the next run, and a hang is reported instead of waited on.
-pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Outcome, RunError> {
+pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, RunError> {
     let (tx, rx) = mpsc::channel();
     let driver = std::thread::Builder::new()
         .name(format!("bench-{}", r.name()))
@@ -107,17 +111,23 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Outco
     }
 }
 
-fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Outcome, String> {
+fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, String> {
     if pin && r.one_loop() {
         pin::pin_current(0);
     }
     let pin_pool = pin && !r.one_loop();
+    // tokio's socket driver only where sockets are used (see `peers::tokio`).
+    let tokio_io = w == Workload::Net;
     match r {
         RunnerSpec::Mode(m) => drive(w, Ours::build(m, p.workers, pin_pool), p),
-        RunnerSpec::Peer(PeerArg::TokioCt) => drive(w, peers::tokio::Tokio::current_thread(), p),
-        RunnerSpec::Peer(PeerArg::TokioMt) => {
-            drive(w, peers::tokio::Tokio::multi_thread(p.workers, pin_pool), p)
+        RunnerSpec::Peer(PeerArg::TokioCt) => {
+            drive(w, peers::tokio::Tokio::current_thread(tokio_io), p)
         }
+        RunnerSpec::Peer(PeerArg::TokioMt) => drive(
+            w,
+            peers::tokio::Tokio::multi_thread(p.workers, pin_pool, tokio_io),
+            p,
+        ),
         RunnerSpec::Peer(PeerArg::AsyncExecutor) => {
             if pin_pool {
                 pin::pin_current(0);
@@ -132,7 +142,8 @@ fn drive<R: Runner, E: std::fmt::Display>(
     w: Workload,
     built: Result<R, E>,
     p: &Params,
-) -> Result<Outcome, String> {
+) -> Result<Ran, String> {
     let r = built.map_err(|e| format!("cannot build: {e}"))?;
-    Ok(workloads::run(w, &r, p))
+    let outcome = workloads::run(w, &r, p);
+    Ok((outcome, w.io_kind().map(|k| r.io_backend(k))))
 }

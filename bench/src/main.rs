@@ -64,6 +64,7 @@ fn run(args: &RunArgs) -> ExitCode {
         );
     }
     exec::ours::set_switch_interval(std::time::Duration::from_micros(args.switch_interval_us));
+    exec::ours::set_readiness(args.io == cli::IoArg::Readiness);
     let workers = args.workers.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n as usize,
@@ -152,11 +153,14 @@ fn run(args: &RunArgs) -> ExitCode {
         for &r in &runners {
             progress.running(format!("{} on {}", w.name(), r.name()));
             match driver::run_one(w, r, params, args.pin) {
-                Ok(mut outcome) => {
+                Ok((mut outcome, io_backend)) => {
                     if w == Workload::Cpu {
                         add_speedup(&mut outcome, r, &measurements);
                     }
-                    let ms = to_measurements(r.name(), r.kind(), w, &outcome);
+                    let mut ms = to_measurements(r.name(), r.kind(), w, &outcome);
+                    for m in &mut ms {
+                        m.io_backend = io_backend.clone().unwrap_or_default();
+                    }
                     progress.print(|| println!("{}", table::row(&ms[0], &outcome.detail)));
                     headlines.push(ms[0].clone());
                     measurements.extend(ms);
@@ -202,6 +206,8 @@ fn run(args: &RunArgs) -> ExitCode {
     if runners.len() > 1 {
         println!("\nside by side (headline figures):");
         print!("{}", table::side_by_side(&headlines));
+        let all: Vec<&Measurement> = measurements.iter().collect();
+        print!("{}", table::ratios(&record::tokio_ratios(&all)));
     }
 
     if let Some(path) = &args.json {
@@ -261,6 +267,7 @@ fn to_measurements(mode: &str, kind: Kind, w: Workload, outcome: &Outcome) -> Ve
             unit: m.unit.to_string(),
             runs: m.runs.clone(),
             params: outcome.params.clone(),
+            io_backend: String::new(),
         })
         .collect()
 }

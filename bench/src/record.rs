@@ -41,6 +41,61 @@ pub struct Measurement {
     /// The workload's size, e.g. `8 x 100 ms`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub params: String,
+    /// The I/O backend that served an I/O workload (`net`, `file`): `io_uring`,
+    /// `readiness (epoll; ...)`, `epoll`, `blocking pool`; empty for the others.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub io_backend: String,
+}
+
+/// The metric the I/O workloads report their operations per second under.
+pub const THROUGHPUT: &str = "throughput";
+
+/// The tokio runtime a mode of ours is compared with: a one-loop mode (`single`, and
+/// `processes`, whose parent loop serves) with `current_thread`, a pool (`threads`,
+/// `gil`) with `multi_thread` of the same worker count.
+pub fn tokio_peer_of(mode: &str) -> Option<&'static str> {
+    match mode {
+        "single" | "processes" => Some("tokio-ct"),
+        "threads" | "gil" => Some("tokio-mt"),
+        _ => None,
+    }
+}
+
+/// A mode's [`THROUGHPUT`] divided by its tokio peer's (see [`tokio_peer_of`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ratio {
+    /// The workload.
+    pub workload: String,
+    /// The mode of ours.
+    pub mode: String,
+    /// The tokio runtime it is compared with.
+    pub peer: &'static str,
+    /// Ours ÷ tokio (above 1: ours did more per second).
+    pub value: f64,
+}
+
+/// Every ours ÷ tokio throughput ratio `ms` allows. Give it the measurements of one run
+/// only, so that both sides of each ratio were measured side by side.
+pub fn tokio_ratios(ms: &[&Measurement]) -> Vec<Ratio> {
+    let throughput = |mode: &str, workload: &str| {
+        ms.iter()
+            .find(|m| m.mode == mode && m.workload == workload && m.metric == THROUGHPUT)
+            .map(|m| m.value)
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    ms.iter()
+        .filter(|m| m.kind == Kind::Mode && m.metric == THROUGHPUT)
+        .filter_map(|m| {
+            let peer = tokio_peer_of(&m.mode)?;
+            let theirs = throughput(peer, &m.workload)?;
+            Some(Ratio {
+                workload: m.workload.clone(),
+                mode: m.mode.clone(),
+                peer,
+                value: m.value / theirs,
+            })
+        })
+        .collect()
 }
 
 /// A whole run, as written by `--json`.
@@ -162,6 +217,33 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn ratios_pair_each_mode_with_its_tokio_runtime() {
+        let m = |mode: &str, kind, workload: &str, v| Measurement {
+            mode: mode.into(),
+            kind,
+            workload: workload.into(),
+            metric: THROUGHPUT.into(),
+            value: v,
+            unit: "/s".into(),
+            runs: vec![v],
+            params: String::new(),
+            io_backend: String::new(),
+        };
+        let ms = [
+            m("single", Kind::Mode, "net", 300.0),
+            m("threads", Kind::Mode, "net", 500.0),
+            m("gil", Kind::Mode, "file", 100.0),
+            m("tokio-ct", Kind::Peer, "net", 200.0),
+            m("tokio-mt", Kind::Peer, "net", 1000.0),
+        ];
+        let refs: Vec<&Measurement> = ms.iter().collect();
+        let r = tokio_ratios(&refs);
+        assert_eq!(r.len(), 2, "{r:?}"); // gil has no tokio-mt figure for file
+        assert_eq!((r[0].mode.as_str(), r[0].peer, r[0].value), ("single", "tokio-ct", 1.5));
+        assert_eq!((r[1].mode.as_str(), r[1].peer, r[1].value), ("threads", "tokio-mt", 0.5));
     }
 
     #[test]

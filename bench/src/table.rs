@@ -1,7 +1,7 @@
 //! The fixed-width output: one row per workload and runner as each finishes, and a side by
 //! side summary of the headline figures at the end.
 
-use crate::record::Measurement;
+use crate::record::{Measurement, Ratio};
 
 /// The header of the row table.
 pub fn header() -> String {
@@ -69,6 +69,24 @@ pub fn side_by_side(headlines: &[Measurement]) -> String {
             out += &format!(" {cell:>width$}");
         }
         out.push('\n');
+    }
+    out
+}
+
+/// The ours ÷ tokio throughput ratios of this run, one line each (nothing without any).
+pub fn ratios(ratios: &[Ratio]) -> String {
+    if ratios.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nours / tokio, throughput measured in this run:\n");
+    for r in ratios {
+        out += &format!(
+            "{:<10} {:<10} {}x {}\n",
+            r.workload,
+            r.mode,
+            value(r.value),
+            r.peer
+        );
     }
     out
 }

@@ -246,6 +246,32 @@ rt_test_io! {
         });
     }
 
+    fn io_completes_while_the_loop_never_idles(rt: &Runtime) {
+        // A task that only yields keeps the loop busy: it never parks, so completions
+        // (here of a read fed by another OS thread) must be collected at every turn, not
+        // only when the loop sleeps.
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let peer = std::thread::spawn(move || {
+                use std::io::Write;
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+                c.write_all(b"go").unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+            });
+            let (s, _) = listener.accept().await.unwrap();
+            let reader = runtime::spawn(async move { s.read(Vec::with_capacity(8)).await.0.unwrap() });
+            let start = std::time::Instant::now();
+            while !reader.is_finished() {
+                assert!(start.elapsed() < Duration::from_secs(20), "I/O starved by a busy loop");
+                runtime::yield_now().await;
+            }
+            assert_eq!(reader.await.unwrap(), 2);
+            peer.join().unwrap();
+        });
+    }
+
     fn io_from_a_blocking_thread_and_other_tasks(rt: &Runtime) {
         // A task that moves between workers while its I/O is in flight, and a read
         // awaited by `block_on`'s own future (not a worker in Threads).

@@ -6,14 +6,22 @@
 //! `run_until_complete` ([`Runner::block_on`]). Joining, gathering and one-shot values use
 //! `runtime::gather` and `runtime::settable` everywhere: they are plain futures that work
 //! on any executor, so the comparison is between schedulers, not between channel types.
+//!
+//! The `net` and `file` workloads also need sockets and files, which every runtime
+//! spells its own way: [`Io`] is that part, implemented by each runner with its own
+//! idiomatic API (ours: the owned-buffer `runtime::net` and `runtime::fs`).
 
 pub mod ours;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use runtime::{Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The handle a workload clones into its tasks.
@@ -49,10 +57,92 @@ pub trait Exec: Clone + Send + Sync + 'static {
     fn yield_now(&self) -> impl Future<Output = ()> + Send + 'static;
 }
 
+/// Which kind of I/O a workload does, to name the backend that served it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoKind {
+    /// TCP sockets (`net`).
+    Net,
+    /// Positional reads of a file (`file`).
+    File,
+}
+
+/// How many bytes an echo server reads at most at once (each server's buffer).
+pub const ECHO_BUF: usize = 4096;
+
+/// The I/O the `net` and `file` workloads need, each runtime through its own API: the
+/// echo server of `net` (the part that runs on the runtime under test; the client is
+/// shared, see `workloads::net`) and positional file reads for `file`.
+pub trait Io: Exec {
+    /// A file open for positional reads, shared by the reading tasks.
+    type File: Send + Sync + 'static;
+
+    /// The TCP echo server, to be spawned as a task: binds 127.0.0.1 port 0 and sends the
+    /// address through `bound`, then accepts connections (see [`accept_until`]) and serves
+    /// each in its own task: `TCP_NODELAY`, then loop { read up to [`ECHO_BUF`] bytes;
+    /// write them all back } until the peer closes. Once `stop` resolves it accepts no
+    /// more, waits for its connections to close and returns how many bytes it echoed.
+    fn serve_echo(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static;
+
+    /// Opens `path` for reading.
+    fn open(
+        &self,
+        path: PathBuf,
+    ) -> impl Future<Output = std::io::Result<Self::File>> + Send + 'static;
+
+    /// Reads into `buf` (from its start, up to its capacity) at offset `pos`; returns the
+    /// byte count and the buffer, whose length is set to it.
+    fn read_at(
+        &self,
+        file: Arc<Self::File>,
+        buf: Vec<u8>,
+        pos: u64,
+    ) -> impl Future<Output = (std::io::Result<usize>, Vec<u8>)> + Send + 'static;
+}
+
+/// The accept loop every echo server shares, so that only the runtime's own accept and
+/// echo code differ: accepts with `accept` and spawns `serve` on each connection until
+/// `stop` resolves (the pending accept is dropped: cancelled), then awaits every
+/// connection's task and returns the sum of what they return (bytes echoed).
+pub async fn accept_until<E, S, A, AF, V, VF>(
+    ex: &E,
+    mut stop: Settable<()>,
+    mut accept: A,
+    serve: V,
+) -> std::io::Result<u64>
+where
+    E: Exec,
+    A: FnMut() -> AF,
+    AF: Future<Output = std::io::Result<S>>,
+    V: Fn(S) -> VF,
+    VF: Future<Output = std::io::Result<u64>> + Send + 'static,
+{
+    let mut conns = Vec::new();
+    loop {
+        let next = futures_lite::future::or(async { Some(accept().await) }, async {
+            let _ = (&mut stop).await;
+            None
+        })
+        .await;
+        match next {
+            Some(conn) => conns.push(ex.spawn(serve(conn?))),
+            None => break,
+        }
+    }
+    let mut echoed = 0;
+    for conn in conns {
+        echoed += conn.await?;
+    }
+    Ok(echoed)
+}
+
 /// A built runtime that runs workloads.
 pub trait Runner {
     /// Its task handle type.
-    type Exec: Exec;
+    type Exec: Io;
 
     /// A handle to clone into tasks.
     fn exec(&self) -> Self::Exec;
@@ -62,6 +152,10 @@ pub trait Runner {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
+
+    /// The I/O backend that serves `kind` here, as recorded next to the `net` and `file`
+    /// figures (`io_uring`, `epoll`, `blocking pool`, ...).
+    fn io_backend(&self, kind: IoKind) -> String;
 }
 
 /// Turns a `Result`-returning join handle into one that returns the value, panicking with

@@ -1,21 +1,35 @@
 //! This runtime, in any [`Mode`], through its public API only.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::{BuildError, Handle, JoinHandle, Mode, Runtime};
+use runtime::fs::File;
+use runtime::net::{TcpListener, TcpStream};
+use runtime::{BuildError, Handle, IoBackend, JoinHandle, Mode, Runtime, Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{Exec, Runner, Unwrap};
+use super::{accept_until, Exec, Io, IoKind, Runner, Unwrap, ECHO_BUF};
 
-/// A runtime built in one mode with the bench's worker count.
 static SWITCH_INTERVAL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// Whether `--io readiness` asked for the readiness backend.
+static READINESS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Sets `gil` mode's switch interval for every runtime built afterwards (`--switch-interval-us`).
 pub fn set_switch_interval(d: Duration) {
     let _ = SWITCH_INTERVAL.set(d);
 }
 
+/// Builds every runtime afterwards on the readiness backend (`--io readiness`); without
+/// it the builder's default holds (io_uring unless `RUNTIME_IO_URING=0` or refused).
+pub fn set_readiness(on: bool) {
+    let _ = READINESS.set(on);
+}
+
+/// A runtime built in one mode with the bench's worker count.
 #[derive(Debug)]
 pub struct Ours {
     rt: Runtime,
@@ -23,10 +37,21 @@ pub struct Ours {
 
 impl Ours {
     /// Builds `mode` with `workers` workers on the real clock, worker i pinned to core i
-    /// if `pin`. The long-poll detector is off: the CPU workloads' jobs are long polls on
-    /// purpose.
+    /// if `pin`, on the I/O backend `--io` chose. The long-poll detector is off: the CPU
+    /// workloads' jobs are long polls on purpose.
     pub fn build(mode: Mode, workers: usize, pin: bool) -> Result<Ours, BuildError> {
-        let rt = Runtime::builder()
+        let readiness = READINESS.get().copied().unwrap_or(false);
+        Ours::build_io(mode, workers, pin, !readiness)
+    }
+
+    /// As [`build`](Ours::build), with io_uring allowed (`uring`: the builder's default)
+    /// or forced off (`!uring`: `Builder::io_uring(false)`).
+    pub fn build_io(mode: Mode, workers: usize, pin: bool, uring: bool) -> Result<Ours, BuildError> {
+        let mut b = Runtime::builder();
+        if !uring {
+            b = b.io_uring(false);
+        }
+        let rt = b
             .mode(mode)
             .workers(workers)
             .pin_workers(pin)
@@ -44,6 +69,26 @@ impl Ours {
     /// How this runtime's loop parks.
     pub fn park_backend(&self) -> String {
         self.rt.park_backend().to_string()
+    }
+}
+
+/// The echo of one connection with the owned-buffer API: the same `Vec` goes to every
+/// read and comes back to be written.
+async fn echo(conn: TcpStream) -> std::io::Result<u64> {
+    conn.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(ECHO_BUF);
+    let mut echoed = 0;
+    loop {
+        let (res, b) = conn.read(buf).await;
+        buf = b;
+        let n = res?;
+        if n == 0 {
+            return Ok(echoed);
+        }
+        let (res, b) = conn.write_all(buf).await;
+        buf = b;
+        res?;
+        echoed += n as u64;
     }
 }
 
@@ -79,6 +124,42 @@ impl Exec for OursExec {
     }
 }
 
+impl Io for OursExec {
+    type File = File;
+
+    fn serve_echo(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            accept_until(
+                &ex,
+                stop,
+                || async { Ok(listener.accept().await?.0) },
+                echo,
+            )
+            .await
+        }
+    }
+
+    fn open(&self, path: PathBuf) -> impl Future<Output = std::io::Result<File>> + Send + 'static {
+        async move { File::open(path).await }
+    }
+
+    fn read_at(
+        &self,
+        file: Arc<File>,
+        buf: Vec<u8>,
+        pos: u64,
+    ) -> impl Future<Output = (std::io::Result<usize>, Vec<u8>)> + Send + 'static {
+        async move { file.read_at(buf, pos).await }
+    }
+}
+
 impl Runner for Ours {
     type Exec = OursExec;
 
@@ -92,5 +173,14 @@ impl Runner for Ours {
         F::Output: Send + 'static,
     {
         self.rt.block_on(fut)
+    }
+
+    fn io_backend(&self, kind: IoKind) -> String {
+        match (self.rt.io_backend(), kind) {
+            (IoBackend::Readiness { reason }, IoKind::File) => {
+                format!("readiness (blocking pool; {reason})")
+            }
+            (backend, _) => backend.to_string(),
+        }
     }
 }

@@ -1,16 +1,24 @@
 //! async-executor driven by `workers` threads, with async-io's timers: the parts smol is
 //! made of. The thread calling `block_on` is one of the `workers`.
+//!
+//! I/O as smol does it: sockets are async-io `Async<TcpStream>`s on its epoll reactor,
+//! and file reads run on the `blocking` crate's thread pool (`unblock`, what `async-fs`
+//! uses), as `pread` jobs.
 
 use std::future::Future;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_executor::{Executor, Task};
-use runtime::Setter;
+use async_io::Async;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use runtime::{Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::exec::{Exec, Runner};
+use crate::exec::{accept_until, Exec, Io, IoKind, Runner, ECHO_BUF};
 
 /// An async-executor with its driving threads.
 pub struct Smol {
@@ -106,6 +114,60 @@ impl Exec for SmolExec {
     }
 }
 
+/// The echo of one connection, as smol's examples write it.
+async fn echo(mut conn: Async<TcpStream>) -> std::io::Result<u64> {
+    conn.get_ref().set_nodelay(true)?;
+    let mut buf = vec![0u8; ECHO_BUF];
+    let mut echoed = 0;
+    loop {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(echoed);
+        }
+        conn.write_all(&buf[..n]).await?;
+        echoed += n as u64;
+    }
+}
+
+impl Io for SmolExec {
+    type File = std::fs::File;
+
+    fn serve_echo(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0))?;
+            let _ = bound.set(listener.get_ref().local_addr()?);
+            accept_until(
+                &ex,
+                stop,
+                || async { Ok(listener.accept().await?.0) },
+                echo,
+            )
+            .await
+        }
+    }
+
+    fn open(
+        &self,
+        path: PathBuf,
+    ) -> impl Future<Output = std::io::Result<std::fs::File>> + Send + 'static {
+        blocking::unblock(move || std::fs::File::open(path))
+    }
+
+    fn read_at(
+        &self,
+        file: Arc<std::fs::File>,
+        buf: Vec<u8>,
+        pos: u64,
+    ) -> impl Future<Output = (std::io::Result<usize>, Vec<u8>)> + Send + 'static {
+        blocking::unblock(move || super::pread(&file, buf, pos))
+    }
+}
+
 impl Runner for Smol {
     type Exec = SmolExec;
 
@@ -119,5 +181,12 @@ impl Runner for Smol {
         F::Output: Send + 'static,
     {
         async_io::block_on(self.ex.run(fut))
+    }
+
+    fn io_backend(&self, kind: IoKind) -> String {
+        match kind {
+            IoKind::Net => "epoll".into(),
+            IoKind::File => "blocking pool".into(),
+        }
     }
 }

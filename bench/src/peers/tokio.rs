@@ -1,15 +1,28 @@
 //! tokio's `current_thread` and `multi_thread` runtimes as [`Runner`]s. `submit` spawns the
 //! job as a task, like this runtime's `Threads` mode: inline on the one thread in
 //! `current_thread`, on a worker in `multi_thread`.
+//!
+//! I/O, idiomatic tokio: `tokio::net` on its epoll driver (enabled only for the I/O
+//! workloads, so the other workloads' figures stay those of a timer-only runtime), and
+//! file reads as `spawn_blocking` jobs doing `pread` (`FileExt::read_at`). tokio has no
+//! asynchronous file I/O: `tokio::fs` itself runs every operation on the same blocking
+//! pool, so this is the honest comparison, minus `tokio::fs::File`'s seek-and-read
+//! state machine and its extra copy through an internal buffer.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use runtime::{Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::exec::{Exec, Runner, Unwrap};
+use crate::exec::{accept_until, Exec, Io, IoKind, Runner, Unwrap, ECHO_BUF};
 
 /// A tokio runtime.
 #[derive(Debug)]
@@ -18,16 +31,24 @@ pub struct Tokio {
 }
 
 impl Tokio {
-    /// `current_thread`: one thread runs every task.
-    pub fn current_thread() -> std::io::Result<Tokio> {
-        let rt = Builder::new_current_thread().enable_time().build()?;
-        Ok(Tokio { rt })
+    /// `current_thread`: one thread runs every task; with `io`, sockets on its epoll driver.
+    pub fn current_thread(io: bool) -> std::io::Result<Tokio> {
+        let mut b = Builder::new_current_thread();
+        b.enable_time();
+        if io {
+            b.enable_io();
+        }
+        Ok(Tokio { rt: b.build()? })
     }
 
-    /// `multi_thread` with `workers` worker threads, each pinned to its own core if `pin`.
-    pub fn multi_thread(workers: usize, pin: bool) -> std::io::Result<Tokio> {
+    /// `multi_thread` with `workers` worker threads, each pinned to its own core if `pin`;
+    /// with `io`, sockets on its epoll driver.
+    pub fn multi_thread(workers: usize, pin: bool, io: bool) -> std::io::Result<Tokio> {
         let mut b = Builder::new_multi_thread();
         b.worker_threads(workers).enable_time();
+        if io {
+            b.enable_io();
+        }
         if pin {
             b.on_thread_start(crate::pin::round_robin(0));
         }
@@ -68,6 +89,62 @@ impl Exec for TokioExec {
     }
 }
 
+/// The echo of one connection, as tokio's own echo example writes it.
+async fn echo(mut conn: TcpStream) -> std::io::Result<u64> {
+    conn.set_nodelay(true)?;
+    let mut buf = vec![0u8; ECHO_BUF];
+    let mut echoed = 0;
+    loop {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(echoed);
+        }
+        conn.write_all(&buf[..n]).await?;
+        echoed += n as u64;
+    }
+}
+
+impl Io for TokioExec {
+    type File = std::fs::File;
+
+    fn serve_echo(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            accept_until(
+                &ex,
+                stop,
+                || async { Ok(listener.accept().await?.0) },
+                echo,
+            )
+            .await
+        }
+    }
+
+    fn open(
+        &self,
+        path: PathBuf,
+    ) -> impl Future<Output = std::io::Result<std::fs::File>> + Send + 'static {
+        let opened = self.0.spawn_blocking(move || std::fs::File::open(path));
+        async move { opened.await.map_err(std::io::Error::other)? }
+    }
+
+    fn read_at(
+        &self,
+        file: Arc<std::fs::File>,
+        buf: Vec<u8>,
+        pos: u64,
+    ) -> impl Future<Output = (std::io::Result<usize>, Vec<u8>)> + Send + 'static {
+        let job = self.0.spawn_blocking(move || super::pread(&file, buf, pos));
+        async move { job.await.unwrap_or_else(|e| panic!("a read job failed: {e}")) }
+    }
+}
+
 impl Runner for Tokio {
     type Exec = TokioExec;
 
@@ -81,5 +158,12 @@ impl Runner for Tokio {
         F::Output: Send + 'static,
     {
         self.rt.block_on(fut)
+    }
+
+    fn io_backend(&self, kind: IoKind) -> String {
+        match kind {
+            IoKind::Net => "epoll".into(),
+            IoKind::File => "blocking pool".into(),
+        }
     }
 }

@@ -713,6 +713,7 @@ mod tests {
             unit: unit.into(),
             runs: vec![v],
             params: String::new(),
+            io_backend: String::new(),
         }
     }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::ReportArgs;
-use crate::record::{Kind, Measurement, RunDoc};
+use crate::record::{tokio_ratios, Kind, Measurement, Ratio, RunDoc};
 use crate::table::value;
 use crate::workloads::Workload;
 
@@ -141,9 +141,15 @@ pub fn render(docs: &[RunDoc], reproduce: &str, charts: &[Chart]) -> String {
         .filter(|(_, ms)| !ms.is_empty())
         .collect();
 
+    // Ours ÷ tokio, each ratio within one run (one JSON document).
+    let ratios: Vec<Ratio> = docs
+        .iter()
+        .flat_map(|d| tokio_ratios(&d.measurements.iter().collect::<Vec<_>>()))
+        .collect();
+
     md.push_str("## Reading\n\n");
     for (w, ms) in &per {
-        if let Some(text) = reading::read(w, ms) {
+        if let Some(text) = reading::read(w, ms, &ratios) {
             writeln!(md, "- **{w}**: {text}").unwrap();
         }
     }
@@ -157,14 +163,16 @@ pub fn render(docs: &[RunDoc], reproduce: &str, charts: &[Chart]) -> String {
     }
 
     for (w, ms) in &per {
-        table(&mut md, w, ms);
+        table(&mut md, w, ms, &ratios);
     }
     md
 }
 
 /// One workload's table: one row per runner, one column per metric (or one row per
-/// runner and metric when the runners measured different things, as in `switch`).
-fn table(md: &mut String, w: &str, ms: &[&Measurement]) {
+/// runner and metric when the runners measured different things, as in `switch`). The
+/// I/O workloads add the backend that served each runner and, for our modes, the
+/// throughput ratio to the tokio runtime measured in the same run.
+fn table(md: &mut String, w: &str, ms: &[&Measurement], ratios: &[Ratio]) {
     let runners = runners(ms);
     let mut metrics: Vec<(&str, &str)> = Vec::new();
     for m in ms {
@@ -217,15 +225,29 @@ fn table(md: &mut String, w: &str, ms: &[&Measurement]) {
             }
         }
     } else {
+        let backends = ms.iter().any(|m| !m.io_backend.is_empty());
+        let ratios: Vec<&Ratio> = ratios.iter().filter(|x| x.workload == w).collect();
         md.push_str("| runner |");
+        if backends {
+            md.push_str(" I/O backend |");
+        }
         for (metric, unit) in &metrics {
             write!(md, " {metric} ({unit}) |").unwrap();
+        }
+        if !ratios.is_empty() {
+            md.push_str(" ours / tokio |");
         }
         if !one_size {
             md.push_str(" size |");
         }
         md.push_str("\n|---|");
+        if backends {
+            md.push_str("---|");
+        }
         for _ in &metrics {
+            md.push_str("---:|");
+        }
+        if !ratios.is_empty() {
             md.push_str("---:|");
         }
         if !one_size {
@@ -234,8 +256,21 @@ fn table(md: &mut String, w: &str, ms: &[&Measurement]) {
         md.push('\n');
         for r in &runners {
             write!(md, "| {r} |").unwrap();
+            if backends {
+                let backend = ms
+                    .iter()
+                    .find(|m| m.mode == *r && !m.io_backend.is_empty())
+                    .map_or("", |m| m.io_backend.as_str());
+                write!(md, " {backend} |").unwrap();
+            }
             for (metric, _) in &metrics {
                 let cell = find(r, metric).map_or_else(String::new, |m| value(m.value));
+                write!(md, " {cell} |").unwrap();
+            }
+            if !ratios.is_empty() {
+                let cell = ratios.iter().find(|x| x.mode == *r).map_or_else(String::new, |x| {
+                    format!("{}x {}", value(x.value), x.peer)
+                });
                 write!(md, " {cell} |").unwrap();
             }
             if !one_size {
@@ -275,6 +310,7 @@ mod tests {
             unit: unit.into(),
             runs: vec![v],
             params: format!("{workload} size"),
+            io_backend: String::new(),
         }
     }
 

@@ -4,10 +4,12 @@
 
 mod chained;
 mod cpu;
+mod file;
 mod gil_convoy;
 mod io;
 mod map;
 mod mixed;
+mod net;
 mod pingpong;
 mod spawn;
 mod submit;
@@ -18,7 +20,7 @@ mod yield_many;
 
 use clap::ValueEnum;
 
-use crate::exec::Runner;
+use crate::exec::{IoKind, Runner};
 use crate::record::Metric;
 
 /// A workload, as named on the command line.
@@ -47,6 +49,11 @@ pub enum Workload {
     GilConvoy,
     Submit,
     Map,
+    /// TCP echo round trips of 64 bytes over loopback, 64 connections at once: the server
+    /// on the runner under test, one shared client.
+    Net,
+    /// Random 4 KiB positional reads of a 64 MiB file by 64 tasks at once.
+    File,
 }
 
 impl Workload {
@@ -70,6 +77,17 @@ impl Workload {
             Workload::GilConvoy => "gil_convoy",
             Workload::Submit => "submit",
             Workload::Map => "map",
+            Workload::Net => "net",
+            Workload::File => "file",
+        }
+    }
+
+    /// The kind of I/O this workload does, if any: its rows record the backend that served it.
+    pub fn io_kind(self) -> Option<IoKind> {
+        match self {
+            Workload::Net => Some(IoKind::Net),
+            Workload::File => Some(IoKind::File),
+            _ => None,
         }
     }
 
@@ -136,6 +154,8 @@ pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
         Workload::GilConvoy => gil_convoy::run(r, p),
         Workload::Submit => submit::run(r, p),
         Workload::Map => map::run(r, p),
+        Workload::Net => net::run(r, p),
+        Workload::File => file::run(r, p),
     }
 }
 

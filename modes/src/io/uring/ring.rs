@@ -115,8 +115,12 @@ pub(crate) fn signal(fd: &OwnedFd) {
 impl Ring {
     /// A new ring and its eventfd. `Err` says why io_uring cannot be used.
     pub(crate) fn new() -> Result<(Ring, Arc<Inner>), String> {
+        // COOP_TASKRUN: completions are not pushed at us by an interrupt; they run when
+        // we next enter the kernel. TASKRUN_FLAG tells us (in the SQ flags) when such
+        // work waits, so `poll` enters only then.
         let ring = IoUring::builder()
             .setup_coop_taskrun()
+            .setup_taskrun_flag()
             .build(ENTRIES)
             .or_else(|_| IoUring::new(ENTRIES))
             .map_err(|e| format!("io_uring refused: {e}"))?;
@@ -209,10 +213,15 @@ impl Ring {
         }
     }
 
-    /// Hands queued SQEs to the kernel without waiting.
+    /// Hands queued SQEs to the kernel without waiting; also enters when completions
+    /// wait as task work (or in the overflow list) to be posted.
     fn submit(&self) {
         if self.unsubmitted.get() == 0 {
-            return;
+            let mut ring = self.ring.borrow_mut();
+            let sq = ring.submission();
+            if !sq.taskrun() && !sq.cq_overflow() {
+                return;
+            }
         }
         loop {
             let res = self.ring.borrow().submit();
