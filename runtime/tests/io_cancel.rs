@@ -250,6 +250,9 @@ fn runtime_drop_with_io_in_flight() {
             .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
             .map(|p| p.display().to_string())
             .collect();
-        assert!(now <= before, "{flavor:?}: {before} fds before, {now} after the drop: {names:?}");
+        assert!(
+            now <= before,
+            "{flavor:?}: {before} fds before, {now} after the drop: {names:?}"
+        );
     }
 }

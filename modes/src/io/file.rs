@@ -72,8 +72,8 @@ fn join_error(e: crate::JoinError) -> std::io::Error {
 
 /// Runs `f` on the current runtime's blocking pool.
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> std::io::Result<R> {
-    let sched = crate::context::current()
-        .ok_or_else(|| std::io::Error::other("I/O outside a runtime"))?;
+    let sched =
+        crate::context::current().ok_or_else(|| std::io::Error::other("I/O outside a runtime"))?;
     sched.spawn_blocking(f).await.map_err(join_error)
 }
 
@@ -116,11 +116,12 @@ async fn with_buf<B: Send + 'static, R: Send + 'static>(
 /// });
 /// ```
 pub async fn open(path: &Path, flags: i32, mode: u32) -> std::io::Result<IoFd> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte")
+    })?;
     let flags = flags | libc::O_CLOEXEC;
-    let uring = super::current_backend()
-        .ok_or_else(|| std::io::Error::other("I/O outside a runtime"))?;
+    let uring =
+        super::current_backend().ok_or_else(|| std::io::Error::other("I/O outside a runtime"))?;
     let fd = if uring {
         let entry = opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), c.as_ptr())
             .flags(flags)
@@ -162,9 +163,10 @@ impl IoFd {
         match &self.0.kind {
             Kind::Uring => {
                 let len = buf.bytes_total().min(u32::MAX as usize) as u32;
-                let entry = opcode::Read::new(types::Fd(self.as_raw_fd()), buf.stable_mut_ptr(), len)
-                    .offset(pos)
-                    .build();
+                let entry =
+                    opcode::Read::new(types::Fd(self.as_raw_fd()), buf.stable_mut_ptr(), len)
+                        .offset(pos)
+                        .build();
                 let data = ReadAt {
                     buf,
                     _fd: self.0.clone(),
@@ -241,7 +243,12 @@ impl IoFd {
                         if pos == u64::MAX {
                             libc::write(raw, bytes.as_ptr().cast(), bytes.len())
                         } else {
-                            libc::pwrite(raw, bytes.as_ptr().cast(), bytes.len(), pos as libc::off_t)
+                            libc::pwrite(
+                                raw,
+                                bytes.as_ptr().cast(),
+                                bytes.len(),
+                                pos as libc::off_t,
+                            )
                         }
                     })
                 })

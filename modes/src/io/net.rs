@@ -206,8 +206,9 @@ impl IoFd {
         let raw = Box::new(RawAddr::from_addr(&addr));
         match &self.0.kind {
             Kind::Uring => {
-                let entry = opcode::Connect::new(types::Fd(self.as_raw_fd()), raw.as_ptr(), raw.len)
-                    .build();
+                let entry =
+                    opcode::Connect::new(types::Fd(self.as_raw_fd()), raw.as_ptr(), raw.len)
+                        .build();
                 let data = Connect {
                     _addr: raw,
                     _fd: self.0.clone(),
@@ -272,7 +273,11 @@ impl IoFd {
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> (std::io::Result<usize>, B) {
         match &self.0.kind {
             Kind::Uring => {
-                let m = msg(buf.stable_ptr() as *mut u8, buf.bytes_init(), RawAddr::from_addr(&addr));
+                let m = msg(
+                    buf.stable_ptr() as *mut u8,
+                    buf.bytes_init(),
+                    RawAddr::from_addr(&addr),
+                );
                 let entry = opcode::SendMsg::new(types::Fd(self.as_raw_fd()), &m.hdr)
                     .flags(libc::MSG_NOSIGNAL as u32)
                     .build();
@@ -312,7 +317,10 @@ impl IoFd {
                 (res, buf)
             }
             Kind::Blocking => (
-                Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "send_to on a file")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "send_to on a file",
+                )),
                 buf,
             ),
         }
@@ -342,8 +350,9 @@ impl IoFd {
         match &self.0.kind {
             Kind::Uring => {
                 let m = msg(buf.stable_mut_ptr(), buf.bytes_total(), RawAddr::empty());
-                let entry = opcode::RecvMsg::new(types::Fd(self.as_raw_fd()), &m.hdr as *const _ as *mut _)
-                    .build();
+                let entry =
+                    opcode::RecvMsg::new(types::Fd(self.as_raw_fd()), &m.hdr as *const _ as *mut _)
+                        .build();
                 let data = RecvFrom {
                     msg: m,
                     buf,
@@ -385,7 +394,10 @@ impl IoFd {
                 (out, buf)
             }
             Kind::Blocking => (
-                Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "recv_from on a file")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "recv_from on a file",
+                )),
                 buf,
             ),
         }

@@ -244,7 +244,9 @@ impl IoFd {
                         .or_else(|e| {
                             if e.raw_os_error() == Some(libc::ENOTSOCK) {
                                 // SAFETY: as above, for a pipe.
-                                cvt_size(unsafe { libc::write(fd, ptr.0 as *const libc::c_void, len) })
+                                cvt_size(unsafe {
+                                    libc::write(fd, ptr.0 as *const libc::c_void, len)
+                                })
                             } else {
                                 Err(e)
                             }
@@ -334,7 +336,9 @@ impl IoFd {
             Kind::Blocking => {
                 let fd = self.as_raw_fd();
                 // SAFETY: a file read into `dst`; files are always "ready".
-                Poll::Ready(cvt_size(unsafe { libc::read(fd, dst.as_mut_ptr().cast(), dst.len()) }))
+                Poll::Ready(cvt_size(unsafe {
+                    libc::read(fd, dst.as_mut_ptr().cast(), dst.len())
+                }))
             }
         }
     }
@@ -394,7 +398,9 @@ impl IoFd {
             Kind::Blocking => {
                 let fd = self.as_raw_fd();
                 // SAFETY: a file write from `src`.
-                Poll::Ready(cvt_size(unsafe { libc::write(fd, src.as_ptr().cast(), src.len()) }))
+                Poll::Ready(cvt_size(unsafe {
+                    libc::write(fd, src.as_ptr().cast(), src.len())
+                }))
             }
         }
     }

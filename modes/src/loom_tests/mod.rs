@@ -3,8 +3,10 @@
 //!
 //! Each file checks one protocol exhaustively over thread interleavings: the task flags
 //! (wake during poll is async-task's; ours are cancel vs completion and done-callback vs
-//! completion), the park/unpark state machine, and the idle-worker wake rule.
+//! completion), the park/unpark state machine, the idle-worker wake rule, and the
+//! io_uring operation cell (completion vs poll vs drop).
 
 mod flags;
 mod idle;
+mod op;
 mod park;

@@ -21,7 +21,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use crate::loom::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::ring::RingShared;
@@ -82,7 +84,7 @@ impl OpCell {
         })
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> impl std::ops::DerefMut<Target = State> + '_ {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -109,6 +111,53 @@ impl OpCell {
     }
 }
 
+impl OpCell {
+    /// The future's poll: the result if the CQE arrived (taking it), else registers
+    /// `waker`.
+    pub(crate) fn poll_result(&self, waker: &Waker) -> Option<(i32, u32)> {
+        let mut st = self.lock();
+        match &mut *st {
+            State::Done(res, flags) => {
+                let out = (*res, *flags);
+                *st = State::Finished;
+                Some(out)
+            }
+            State::Pending(w) => {
+                match w {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                None
+            }
+            State::Abandoned(_) | State::Finished => {
+                panic!("an Op is not polled after completion")
+            }
+        }
+    }
+
+    /// The future's drop before it took a result: `data` goes to the cell until the
+    /// CQE, or straight to `abandoned` if the CQE is already here. `true` if the
+    /// operation is still in the kernel and should be cancelled.
+    pub(crate) fn abandon<T: Completion>(&self, data: T) -> bool {
+        let mut st = self.lock();
+        match &*st {
+            State::Done(res, flags) => {
+                // Completed but never collected: treat it as abandoned.
+                let (res, flags) = (*res, *flags);
+                *st = State::Finished;
+                drop(st);
+                data.abandoned(res, flags);
+                false
+            }
+            State::Pending(_) => {
+                *st = State::Abandoned(Box::new(data));
+                true
+            }
+            State::Abandoned(_) | State::Finished => false,
+        }
+    }
+}
+
 /// The future of one submitted operation. Resolves to `T::Output`; dropping it before
 /// completion cancels the operation without freeing what the kernel still uses.
 pub(crate) struct Op<T: Completion> {
@@ -123,49 +172,25 @@ impl<T: Completion> Future for Op<T> {
     type Output = T::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
-        let mut st = self.cell.lock();
-        match &mut *st {
-            State::Done(res, flags) => {
-                let (res, flags) = (*res, *flags);
-                *st = State::Finished;
-                drop(st);
-                let data = self.data.take().expect("an Op is not polled after completion");
+        match self.cell.poll_result(cx.waker()) {
+            Some((res, flags)) => {
+                let data = self
+                    .data
+                    .take()
+                    .expect("an Op is not polled after completion");
                 Poll::Ready(data.complete(res, flags))
             }
-            State::Pending(w) => {
-                match w {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *w = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-            State::Abandoned(_) | State::Finished => {
-                panic!("an Op is not polled after completion")
-            }
+            None => Poll::Pending,
         }
     }
 }
 
 impl<T: Completion> Drop for Op<T> {
     fn drop(&mut self) {
-        let Some(data) = self.data.take() else {
-            return;
-        };
-        let mut st = self.cell.lock();
-        match &*st {
-            State::Done(res, flags) => {
-                // Completed but never collected: treat it as abandoned.
-                let (res, flags) = (*res, *flags);
-                *st = State::Finished;
-                drop(st);
-                data.abandoned(res, flags);
-            }
-            State::Pending(_) => {
-                *st = State::Abandoned(Box::new(data));
-                drop(st);
+        if let Some(data) = self.data.take() {
+            if self.cell.abandon(data) {
                 self.ring.cancel(self.cell.clone());
             }
-            State::Abandoned(_) | State::Finished => {}
         }
     }
 }

@@ -83,9 +83,8 @@ impl RingShared {
 
     /// Queues `entry` for the ring's thread to submit. Fails once the ring is gone.
     pub(crate) fn submit_remote(&self, entry: squeue::Entry) -> std::io::Result<()> {
-        self.push_request(Request::Submit(entry)).map_err(|_| {
-            std::io::Error::other("the runtime that owns this I/O ring has shut down")
-        })
+        self.push_request(Request::Submit(entry))
+            .map_err(|_| std::io::Error::other("the runtime that owns this I/O ring has shut down"))
     }
 }
 
@@ -158,11 +157,6 @@ impl Ring {
             },
             inner,
         ))
-    }
-
-    /// Operations in flight (submitted or queued, not yet completed).
-    pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.get()
     }
 
     fn event_fd(&self) -> i32 {
