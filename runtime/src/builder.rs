@@ -231,13 +231,16 @@ impl Builder {
         self
     }
 
-    /// Park (and later do I/O) on io_uring when the kernel allows it (default: yes,
-    /// unless the environment variable `RUNTIME_IO_URING=0`). Where io_uring is refused,
-    /// the runtime parks on a condvar and [`Runtime::park_backend`] says why.
+    /// Park and do I/O on io_uring when the kernel allows it (default: yes, unless the
+    /// environment variable `RUNTIME_IO_URING=0`). Without it (refused by the kernel, or
+    /// `false` here) the runtime parks on a condvar and does I/O on the readiness
+    /// fallback (epoll for sockets, the blocking pool for files), with the same API;
+    /// [`Runtime::park_backend`] and [`Runtime::io_backend`] say which and why.
     ///
     /// ```
     /// let rt = runtime::Runtime::builder().io_uring(false).build().unwrap();
     /// assert!(rt.park_backend().to_string().starts_with("plain park"));
+    /// assert!(rt.io_backend().to_string().starts_with("readiness"));
     /// ```
     pub fn io_uring(mut self, enabled: bool) -> Builder {
         self.io_uring = Some(enabled);
