@@ -242,8 +242,14 @@ mod tests {
         let refs: Vec<&Measurement> = ms.iter().collect();
         let r = tokio_ratios(&refs);
         assert_eq!(r.len(), 2, "{r:?}"); // gil has no tokio-mt figure for file
-        assert_eq!((r[0].mode.as_str(), r[0].peer, r[0].value), ("single", "tokio-ct", 1.5));
-        assert_eq!((r[1].mode.as_str(), r[1].peer, r[1].value), ("threads", "tokio-mt", 0.5));
+        assert_eq!(
+            (r[0].mode.as_str(), r[0].peer, r[0].value),
+            ("single", "tokio-ct", 1.5)
+        );
+        assert_eq!(
+            (r[1].mode.as_str(), r[1].peer, r[1].value),
+            ("threads", "tokio-mt", 0.5)
+        );
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn bad_arguments_fail_with_a_message() {
         (&["--workload", "nope"][..], "nope"),
         (&["--workload", "io,nope"][..], "nope"),
         (&["--peer", "nope"][..], "nope"),
+        (&["--io", "nope"][..], "nope"),
         (&["--no-such-flag"][..], "--no-such-flag"),
     ] {
         let out = bench(args);
@@ -210,4 +211,68 @@ fn switch_measures_coroutines_threads_and_processes() {
         );
     }
     let _ = std::fs::remove_file(json);
+}
+
+#[test]
+fn net_and_file_record_their_io_backend_and_the_report_compares_with_tokio() {
+    let json = temp("io.json");
+    let md = temp("io.md");
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "net,file",
+        "--peer",
+        "tokio-ct",
+        "--io",
+        "readiness",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("net        single"), "{stdout}");
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ms = doc["measurements"].as_array().unwrap();
+    for (w, mode, backend) in [
+        ("net", "single", "readiness (epoll"),
+        ("file", "single", "readiness (blocking pool"),
+        ("net", "tokio-ct", "epoll"),
+        ("file", "tokio-ct", "blocking pool"),
+    ] {
+        let m = ms
+            .iter()
+            .find(|m| m["workload"] == w && m["mode"] == mode && m["metric"] == "throughput")
+            .unwrap_or_else(|| panic!("no {w} throughput for {mode} in {ms:?}"));
+        assert!(m["value"].as_f64().is_some_and(|v| v > 0.0), "{m}");
+        assert!(
+            m["io_backend"]
+                .as_str()
+                .is_some_and(|b| b.starts_with(backend)),
+            "{m}"
+        );
+    }
+
+    let out = bench(&[
+        "report",
+        "--out",
+        md.to_str().unwrap(),
+        "--no-charts",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&md).unwrap();
+    for w in ["net", "file"] {
+        assert!(
+            report.contains(&format!("## {w}")),
+            "no {w} table in\n{report}"
+        );
+    }
+    assert!(report.contains("| I/O backend |"), "{report}");
+    assert!(report.contains("x tokio-ct |"), "{report}");
+    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(md);
 }

@@ -292,6 +292,53 @@ rt_test_io! {
             server.await.unwrap();
         });
     }
+
+    fn poll_write_pending_means_nothing_written(rt: &Runtime) {
+        use std::future::poll_fn;
+        use std::task::Poll;
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut c = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (s, _) = listener.accept().await.unwrap();
+            // Write until the socket buffer is full: the first Pending.
+            let chunk = vec![1u8; 64 * 1024];
+            let mut sent = 0usize;
+            let pending = loop {
+                let r = poll_fn(|cx| {
+                    Poll::Ready(futures_io::AsyncWrite::poll_write(std::pin::Pin::new(&mut c), cx, &chunk))
+                })
+                .await;
+                match r {
+                    Poll::Ready(n) => sent += n.unwrap(),
+                    Poll::Pending => break true,
+                }
+                assert!(sent < 512 << 20, "the socket never filled up");
+            };
+            assert!(pending);
+            let reader = runtime::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = Vec::with_capacity(256 * 1024);
+                loop {
+                    let (n, b) = s.read(buf).await;
+                    let n = n.unwrap();
+                    if n == 0 {
+                        return got;
+                    }
+                    got.extend_from_slice(&b[..n]);
+                    buf = b;
+                }
+            });
+            // Give up on that write and send something else: the peer must get exactly
+            // the bytes reported written, then the new ones.
+            let (res, _) = c.write_all(vec![2u8; 10]).await;
+            res.unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            let got = reader.await.unwrap();
+            assert_eq!(got.len(), sent + 10, "bytes written behind a Pending");
+            assert!(got[..sent].iter().all(|&b| b == 1));
+            assert!(got[sent..].iter().all(|&b| b == 2));
+        });
+    }
 }
 
 #[test]

@@ -46,7 +46,12 @@ impl Ours {
 
     /// As [`build`](Ours::build), with io_uring allowed (`uring`: the builder's default)
     /// or forced off (`!uring`: `Builder::io_uring(false)`).
-    pub fn build_io(mode: Mode, workers: usize, pin: bool, uring: bool) -> Result<Ours, BuildError> {
+    pub fn build_io(
+        mode: Mode,
+        workers: usize,
+        pin: bool,
+        uring: bool,
+    ) -> Result<Ours, BuildError> {
         let mut b = Runtime::builder();
         if !uring {
             b = b.io_uring(false);
@@ -136,20 +141,16 @@ impl Io for OursExec {
         async move {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let _ = bound.set(listener.local_addr()?);
-            accept_until(
-                &ex,
-                stop,
-                || async { Ok(listener.accept().await?.0) },
-                echo,
-            )
-            .await
+            accept_until(&ex, stop, || async { Ok(listener.accept().await?.0) }, echo).await
         }
     }
 
     fn open(&self, path: PathBuf) -> impl Future<Output = std::io::Result<File>> + Send + 'static {
-        async move { File::open(path).await }
+        File::open(path)
     }
 
+    // Not an `async fn`: that would borrow `self`, and the trait wants a `'static` future.
+    #[allow(clippy::manual_async_fn)]
     fn read_at(
         &self,
         file: Arc<File>,

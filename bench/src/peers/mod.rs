@@ -9,7 +9,11 @@ use std::os::unix::fs::FileExt;
 
 /// `pread` into `buf` up to its capacity, setting its length to the bytes read (what the
 /// peers' blocking-pool jobs run). The buffer is zeroed once, on its first use.
-pub fn pread(file: &std::fs::File, mut buf: Vec<u8>, pos: u64) -> (std::io::Result<usize>, Vec<u8>) {
+pub fn pread(
+    file: &std::fs::File,
+    mut buf: Vec<u8>,
+    pos: u64,
+) -> (std::io::Result<usize>, Vec<u8>) {
     buf.resize(buf.capacity(), 0);
     let res = file.read_at(&mut buf, pos);
     buf.truncate(*res.as_ref().unwrap_or(&0));

@@ -141,13 +141,7 @@ impl Io for SmolExec {
         async move {
             let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0))?;
             let _ = bound.set(listener.get_ref().local_addr()?);
-            accept_until(
-                &ex,
-                stop,
-                || async { Ok(listener.accept().await?.0) },
-                echo,
-            )
-            .await
+            accept_until(&ex, stop, || async { Ok(listener.accept().await?.0) }, echo).await
         }
     }
 

@@ -116,13 +116,7 @@ impl Io for TokioExec {
         async move {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let _ = bound.set(listener.local_addr()?);
-            accept_until(
-                &ex,
-                stop,
-                || async { Ok(listener.accept().await?.0) },
-                echo,
-            )
-            .await
+            accept_until(&ex, stop, || async { Ok(listener.accept().await?.0) }, echo).await
         }
     }
 
@@ -141,7 +135,10 @@ impl Io for TokioExec {
         pos: u64,
     ) -> impl Future<Output = (std::io::Result<usize>, Vec<u8>)> + Send + 'static {
         let job = self.0.spawn_blocking(move || super::pread(&file, buf, pos));
-        async move { job.await.unwrap_or_else(|e| panic!("a read job failed: {e}")) }
+        async move {
+            job.await
+                .unwrap_or_else(|e| panic!("a read job failed: {e}"))
+        }
     }
 }
 

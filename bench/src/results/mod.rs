@@ -268,9 +268,10 @@ fn table(md: &mut String, w: &str, ms: &[&Measurement], ratios: &[Ratio]) {
                 write!(md, " {cell} |").unwrap();
             }
             if !ratios.is_empty() {
-                let cell = ratios.iter().find(|x| x.mode == *r).map_or_else(String::new, |x| {
-                    format!("{}x {}", value(x.value), x.peer)
-                });
+                let cell = ratios
+                    .iter()
+                    .find(|x| x.mode == *r)
+                    .map_or_else(String::new, |x| format!("{}x {}", value(x.value), x.peer));
                 write!(md, " {cell} |").unwrap();
             }
             if !one_size {
@@ -434,6 +435,45 @@ mod tests {
         assert!(!md.contains("## Charts") && md.contains("## io"), "{md}");
         assert!(!dir.join("svg/cpu.svg").exists());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn io_tables_show_the_backend_and_ours_over_tokio_within_one_run() {
+        let io = |mode: &str, kind, metric: &str, v: f64, backend: &str| Measurement {
+            io_backend: backend.into(),
+            ..m(mode, kind, "net", metric, v, "trips/s")
+        };
+        let run = |single: f64, tokio_ct: f64| RunDoc {
+            measurements: vec![
+                io("single", Kind::Mode, "throughput", single, "io_uring"),
+                io("single", Kind::Mode, "p99", 100.0, "io_uring"),
+                io("tokio-ct", Kind::Peer, "throughput", tokio_ct, "epoll"),
+            ],
+            ..RunDoc::default()
+        };
+        let md = render(&[run(300.0, 200.0)], "scripts/results.sh", &[]);
+        assert!(
+            md.contains("| runner | I/O backend | throughput (trips/s) |"),
+            "{md}"
+        );
+        assert!(md.contains("| single | io_uring | 300.0 |"), "{md}");
+        assert!(md.contains("| 1.50x tokio-ct |"), "{md}");
+        assert!(md.contains("| tokio-ct | epoll | 200.0 |"), "{md}");
+        assert!(
+            md.contains("ours / tokio in the same run: single 1.50x tokio-ct"),
+            "{md}"
+        );
+
+        // single in one run, tokio-ct in another: no ratio.
+        let mut a = run(300.0, 200.0);
+        a.measurements.retain(|m| m.mode == "single");
+        let mut b = run(300.0, 200.0);
+        b.measurements.retain(|m| m.mode == "tokio-ct");
+        let md = render(&[a, b], "scripts/results.sh", &[]);
+        assert!(
+            md.contains("| single | io_uring |") && !md.contains("x tokio-ct"),
+            "{md}"
+        );
     }
 
     #[test]

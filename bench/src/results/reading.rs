@@ -1,7 +1,7 @@
 //! One plain-language sentence per workload, generated from the numbers, so the report
 //! says what the tables show without anyone rewriting it after each run.
 
-use crate::record::Measurement;
+use crate::record::{Measurement, Ratio, THROUGHPUT};
 use crate::table::value;
 
 /// Looks figures up by runner and metric.
@@ -35,8 +35,9 @@ impl Figures<'_> {
     }
 }
 
-/// The sentence for `workload`, if there is anything to say.
-pub fn read(workload: &str, ms: &[&Measurement]) -> Option<String> {
+/// The sentence for `workload`, if there is anything to say; `ratios` are the ours ÷
+/// tokio throughput ratios of every run.
+pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<String> {
     let f = Figures { ms };
     let size = ms.first().map_or("", |m| m.params.as_str());
     let text = match workload {
@@ -209,6 +210,45 @@ pub fn read(workload: &str, ms: &[&Measurement]) -> Option<String> {
                 .map(|(r, v)| format!("{r} {} ns", value(*v)))
                 .collect();
             format!("{size}: per item {}.", parts.join(", "))
+        }
+        "net" | "file" => {
+            let rates = f.all(THROUGHPUT);
+            if rates.is_empty() {
+                return None;
+            }
+            let unit = if workload == "net" {
+                "round trips/s"
+            } else {
+                "reads/s"
+            };
+            let backend = |r: &str| {
+                ms.iter()
+                    .find(|m| m.mode == r && !m.io_backend.is_empty())
+                    .map_or_else(String::new, |m| format!(" ({})", m.io_backend))
+            };
+            let listed: Vec<String> = rates
+                .iter()
+                .map(|(r, v)| format!("{r} {}{}", value(*v), backend(r)))
+                .collect();
+            let what = if workload == "net" {
+                "TCP echo, the server on each runner and one shared client"
+            } else {
+                "random 4 KiB reads from the page cache"
+            };
+            let mut s = format!("{size}, {what}: {unit} {}", listed.join(", "));
+            let ours: Vec<String> = ratios
+                .iter()
+                .filter(|x| x.workload == workload)
+                .map(|x| format!("{} {}x {}", x.mode, value(x.value), x.peer))
+                .collect();
+            if !ours.is_empty() {
+                s += &format!("; ours / tokio in the same run: {}", ours.join(", "));
+            }
+            let p99 = f.list("p99", " us");
+            if !p99.is_empty() {
+                s += &format!("; p99 latency {p99}");
+            }
+            s + "."
         }
         _ => return None,
     };

@@ -340,7 +340,7 @@ impl IoFd {
 #[derive(Default)]
 pub struct PollState {
     pub(crate) read: Option<super::uring::Op<super::stream::StreamRead<Vec<u8>>>>,
-    pub(crate) write: Option<super::uring::Op<super::stream::Write<Vec<u8>>>>,
+    pub(crate) write: Option<super::uring::Op<super::stream::PollFor>>,
 }
 
 impl std::fmt::Debug for PollState {

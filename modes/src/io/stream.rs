@@ -117,6 +117,44 @@ fn write_entry(fd: &FdInner, ptr: *const u8, len: u32) -> io_uring::squeue::Entr
     }
 }
 
+/// One non-blocking send on a socket (or write on another descriptor; a non-socket
+/// never reports `WouldBlock` here, as it is in blocking mode).
+fn try_send(fd: &FdInner, src: &[u8]) -> std::io::Result<usize> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
+    loop {
+        // SAFETY: reads `src.len()` bytes of `src`.
+        let r = cvt_size(unsafe {
+            if fd.socket {
+                libc::send(
+                    raw,
+                    src.as_ptr().cast(),
+                    src.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            } else {
+                libc::write(raw, src.as_ptr().cast(), src.len())
+            }
+        });
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// An io_uring poll request: completes when the descriptor is ready.
+pub(crate) struct PollFor {
+    _fd: Arc<FdInner>,
+}
+
+impl Completion for PollFor {
+    type Output = std::io::Result<()>;
+
+    fn complete(self, res: i32, _flags: u32) -> Self::Output {
+        result(res).map(drop)
+    }
+}
+
 /// Copies stashed bytes into `buf`; `Ready(None)` if the caller should submit a read
 /// (and the read is now counted), `Ready(Some(n))` if `n` bytes came from the stash.
 fn take_stash_or_start<B: IoBufMut>(
@@ -218,6 +256,15 @@ impl IoFd {
     pub async fn write<B: IoBuf>(&self, buf: B) -> (std::io::Result<usize>, B) {
         match &self.0.kind {
             Kind::Uring => {
+                // Sockets: a send that fits in the socket buffer (the common case) is one
+                // non-blocking syscall, with no completion to wait for; only a full
+                // buffer goes through the ring, which waits for room.
+                if self.0.socket {
+                    match try_send(&self.0, buf.as_bytes()) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        res => return (res, buf),
+                    }
+                }
                 let len = buf.bytes_init().min(u32::MAX as usize) as u32;
                 let entry = write_entry(&self.0, buf.stable_ptr(), len);
                 let data = Write {
@@ -344,9 +391,9 @@ impl IoFd {
     }
 
     /// The poll form of [`write`](IoFd::write) from a borrowed slice (for
-    /// `AsyncWrite`): with io_uring the bytes are copied into a buffer the operation
-    /// owns, and a `Pending` write must be polled again (with the same bytes) to learn
-    /// how many were written.
+    /// `AsyncWrite`). `Pending` means nothing was written: the bytes are sent by a
+    /// non-blocking send inside this call; when the socket buffer is full, the ring (or
+    /// the reactor) waits for room and the next poll sends.
     ///
     /// ```
     /// use std::future::poll_fn;
@@ -367,25 +414,34 @@ impl IoFd {
         state: &mut PollState,
     ) -> Poll<std::io::Result<usize>> {
         match &self.0.kind {
-            Kind::Uring => {
-                if state.write.is_none() {
-                    let buf = src[..src.len().min(1 << 20)].to_vec();
-                    let entry = write_entry(&self.0, buf.as_ptr(), buf.len() as u32);
-                    let data = Write {
-                        buf,
-                        _fd: self.0.clone(),
-                    };
-                    // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                    match unsafe { uring::submit(entry, data) } {
-                        Ok(op) => state.write = Some(op),
-                        Err((e, _)) => return Poll::Ready(Err(e)),
-                    }
+            Kind::Uring => loop {
+                // `Pending` must mean "nothing written" (the AsyncWrite contract: the
+                // caller may come back with other bytes, or never). So the bytes go out
+                // only here, in a non-blocking send; the ring is used to wait for
+                // writability (a poll request) when the socket buffer is full.
+                if let Some(op) = &mut state.write {
+                    let res = std::task::ready!(Pin::new(op).poll(cx));
+                    state.write = None;
+                    res?;
                 }
-                let op = state.write.as_mut().expect("set above");
-                let (res, _) = std::task::ready!(Pin::new(op).poll(cx));
-                state.write = None;
-                Poll::Ready(res)
-            }
+                match try_send(&self.0, src) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        let entry =
+                            opcode::PollAdd::new(types::Fd(self.as_raw_fd()), libc::POLLOUT as u32)
+                                .build();
+                        let data = PollFor {
+                            _fd: self.0.clone(),
+                        };
+                        // SAFETY: a poll request carries no buffer; `data` keeps the
+                        // descriptor open.
+                        match unsafe { uring::submit(entry, data) } {
+                            Ok(op) => state.write = Some(op),
+                            Err((e, _)) => return Poll::Ready(Err(e)),
+                        }
+                    }
+                    res => return Poll::Ready(res),
+                }
+            },
             Kind::Ready(source) => {
                 let fd = self.as_raw_fd();
                 source.poll_io(Direction::Write, cx, || {
