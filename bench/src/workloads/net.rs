@@ -60,6 +60,8 @@ pub struct NetReport {
     pub latency: Histogram<u64>,
     /// The client's own I/O backend.
     pub client_backend: String,
+    /// CPU time the server side of the process used during the window.
+    pub server_cpu: Duration,
 }
 
 /// Runs the echo for [`NetConfig::new`] on `r`.
@@ -69,6 +71,9 @@ pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
     let rate = report.trips as f64 / cfg.window.as_secs_f64();
     let lat = percentiles(&report.latency, "us");
     let (p50, p99) = (lat[0].clone(), lat[2].clone());
+    // Server CPU per round trip: the server's own cost, whatever the client's share of
+    // the cores (on loopback much of it is the kernel's TCP work for both ends).
+    let cpu_us = report.server_cpu.as_secs_f64() * 1e6 / report.trips.max(1) as f64;
     Outcome {
         params: format!(
             "{} conns x {} B, {} s",
@@ -77,13 +82,18 @@ pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
             cfg.window.as_secs_f64()
         ),
         detail: format!(
-            "{rate:.0} round trips/s, p50 {:.0} us, p99 {:.0} us; server I/O {}, client {}",
+            "{rate:.0} round trips/s, p50 {:.0} us, p99 {:.0} us, server CPU {cpu_us:.2} us/trip; server I/O {}, client {}",
             p50.value(),
             p99.value(),
             r.io_backend(IoKind::Net),
             report.client_backend
         ),
-        metrics: vec![Metric::single(THROUGHPUT, "trips/s", rate), p50, p99],
+        metrics: vec![
+            Metric::single(THROUGHPUT, "trips/s", rate),
+            p50,
+            p99,
+            Metric::single("server_cpu", "us/trip", cpu_us),
+        ],
     }
 }
 
@@ -137,6 +147,7 @@ pub fn measure<R: Runner>(r: &R, cfg: NetConfig) -> std::io::Result<NetReport> {
         trips: c.trips,
         latency: c.latency,
         client_backend: c.backend,
+        server_cpu: c.server_cpu,
     })
 }
 
@@ -146,6 +157,28 @@ struct ClientReport {
     sent: u64,
     latency: Histogram<u64>,
     backend: String,
+    /// CPU time the rest of the process (the server) used during the window.
+    server_cpu: Duration,
+}
+
+/// CPU time of the whole process (every thread) and of the calling thread, from the
+/// scheduler's own accounting (`/proc/.../schedstat`, nanoseconds).
+fn cpu_times() -> (Duration, Duration) {
+    fn run_ns(path: &std::path::Path) -> u64 {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+    let all: u64 = std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| run_ns(&e.path().join("schedstat")))
+                .sum()
+        })
+        .unwrap_or(0);
+    let me = run_ns(std::path::Path::new("/proc/thread-self/schedstat"));
+    (Duration::from_nanos(all), Duration::from_nanos(me))
 }
 
 /// The client: one dedicated OS thread, outside the server's runtime, running a `Single`
@@ -186,11 +219,20 @@ fn client(addr: SocketAddr, cfg: NetConfig) -> std::io::Result<ClientReport> {
                 ))
             })
             .collect();
+        // The server's CPU in the window: the process's, less this (the client's) thread.
+        let cpu = runtime::spawn(async move {
+            runtime::sleep_until(from).await;
+            let (p0, t0) = cpu_times();
+            runtime::sleep_until(until).await;
+            let (p1, t1) = cpu_times();
+            (p1.saturating_sub(p0)).saturating_sub(t1.saturating_sub(t0))
+        });
         let mut report = ClientReport {
             trips: 0,
             sent: 0,
             latency: histogram(),
             backend,
+            server_cpu: Duration::ZERO,
         };
         for t in tasks {
             let conn = t.await.map_err(Error::other)?.map_err(|_| {
@@ -207,6 +249,7 @@ fn client(addr: SocketAddr, cfg: NetConfig) -> std::io::Result<ClientReport> {
                     .saturating_record(ns.clamp(1, report.latency.high()));
             }
         }
+        report.server_cpu = cpu.await.map_err(Error::other)?;
         Ok(report)
     })
 }

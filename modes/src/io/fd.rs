@@ -51,6 +51,9 @@ pub(crate) struct FdInner {
     pub(crate) kind: Kind,
     /// A socket (send/recv flags apply), not a file or pipe.
     pub(crate) socket: bool,
+    /// The last stream read returned fewer bytes than it asked for (io_uring reads then
+    /// wait for data before trying).
+    pub(crate) drained: std::sync::atomic::AtomicBool,
     pub(crate) stash: Mutex<Stash>,
     pub(crate) fd: OwnedFd,
 }
@@ -152,6 +155,7 @@ impl IoFd {
         Ok(IoFd(Arc::new(FdInner {
             kind,
             socket: pollable,
+            drained: std::sync::atomic::AtomicBool::new(false),
             stash: Mutex::new(Stash::default()),
             fd,
         })))

@@ -66,6 +66,10 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
     fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
         self.finished();
         if res >= 0 {
+            let drained = (res as usize) < self.buf.bytes_total();
+            self.fd
+                .drained
+                .store(drained, std::sync::atomic::Ordering::Relaxed);
             // SAFETY: the kernel wrote `res` bytes at the start of the buffer.
             unsafe { self.buf.set_init(res as usize) };
         }
@@ -96,10 +100,17 @@ impl<B: IoBuf> Completion for Write<B> {
     }
 }
 
+/// `IORING_RECVSEND_POLL_FIRST`.
+const POLL_FIRST: u16 = 1;
+
 fn read_entry(fd: &FdInner, ptr: *mut u8, len: u32) -> io_uring::squeue::Entry {
     let raw = types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd));
     if fd.socket {
-        opcode::Recv::new(raw, ptr, len).build()
+        // A socket the last read drained (fewer bytes than asked) most likely has nothing
+        // now: wait for data first instead of a receive attempt that would fail.
+        let drained = fd.drained.load(std::sync::atomic::Ordering::Relaxed);
+        let ioprio = if drained { POLL_FIRST } else { 0 };
+        opcode::Recv::new(raw, ptr, len).ioprio(ioprio).build()
     } else {
         opcode::Read::new(raw, ptr, len).offset(u64::MAX).build()
     }
