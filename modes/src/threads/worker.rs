@@ -116,11 +116,15 @@ pub(super) fn run(
     };
     let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
     let _guard = WorkerGuard(WORKER.with(|w| w.replace(&core as *const Core)));
-    let _ring = crate::io::uring::enter(core.parker.ring());
+    let ring = crate::io::uring::enter(core.parker.ring());
     core.run();
     core.drain();
     core.publish();
+    drop(ring);
     drop(_guard);
+    // The ring goes (its in-flight I/O cancelled and waited for, its descriptors closed)
+    // before the worker counts as exited: a dropped runtime has released all of it.
+    drop(core);
     shared.worker_exited();
 }
 
