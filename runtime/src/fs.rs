@@ -123,29 +123,10 @@ impl File {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> (std::io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf;
-        while done < total {
-            let chunk = Tail { buf, start: done };
-            let (res, chunk) = self.fd.write_at(chunk, pos + done as u64).await;
-            buf = chunk.buf;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::WriteZero,
-                            "the file accepted no more bytes",
-                        )),
-                        buf,
-                    )
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        crate::write_all::write_all(buf, "the file accepted no more bytes", |rest, done| {
+            self.fd.write_at(rest, pos + done as u64)
+        })
+        .await
     }
 
     /// Reads from offset 0 to the end of the file.
@@ -209,22 +190,4 @@ pub async fn read(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
 pub async fn write(path: impl AsRef<Path>, data: impl IoBuf) -> std::io::Result<()> {
     let f = File::create(path).await?;
     f.write_all_at(data, 0).await.0
-}
-
-/// `buf[start..]` as an owned buffer (for `write_all_at`).
-struct Tail<B> {
-    buf: B,
-    start: usize,
-}
-
-// SAFETY: a suffix of a stable buffer is stable; its initialised bytes are the suffix of
-// the buffer's.
-unsafe impl<B: IoBuf> IoBuf for Tail<B> {
-    fn stable_ptr(&self) -> *const u8 {
-        // SAFETY: `start <= bytes_init`, so the pointer stays in (or one past) the buffer.
-        unsafe { self.buf.stable_ptr().add(self.start) }
-    }
-    fn bytes_init(&self) -> usize {
-        self.buf.bytes_init() - self.start
-    }
 }

@@ -119,6 +119,7 @@ mod submit;
 mod task_group;
 mod timeout;
 mod wait;
+mod write_all;
 
 pub use builder::{BuildError, Builder, Clock, Mode, IO_URING_ENV};
 pub use gather::{gather, try_gather, Gather, TryGather};

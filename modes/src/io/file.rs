@@ -22,6 +22,10 @@ struct Open {
 impl Completion for Open {
     type Output = std::io::Result<OwnedFd>;
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        Err(e)
+    }
+
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         let fd = result(res)? as i32;
         // SAFETY: a fresh descriptor from openat.
@@ -45,6 +49,10 @@ struct ReadAt<B> {
 impl<B: IoBufMut> Completion for ReadAt<B> {
     type Output = (std::io::Result<usize>, B);
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        (Err(e), self.buf)
+    }
+
     fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
         if res >= 0 {
             // SAFETY: the kernel wrote `res` bytes at the start of the buffer.
@@ -60,6 +68,10 @@ struct Fsync {
 
 impl Completion for Fsync {
     type Output = std::io::Result<()>;
+
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        Err(e)
+    }
 
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         result(res).map(drop)
@@ -128,10 +140,7 @@ pub async fn open(path: &Path, flags: i32, mode: u32) -> std::io::Result<IoFd> {
             .mode(mode)
             .build();
         // SAFETY: the entry points into the CString's heap memory, owned by the op data.
-        match unsafe { uring::submit(entry, Open { _path: c }) } {
-            Ok(op) => op.await?,
-            Err((e, _)) => return Err(e),
-        }
+        unsafe { uring::run(entry, Open { _path: c }) }.await?
     } else {
         blocking(move || {
             // SAFETY: `c` is a NUL-terminated path that lives across the call.
@@ -172,10 +181,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => (Err(e), data.buf),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             _ => {
                 let fd = self.0.clone();
@@ -228,10 +234,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => (Err(e), data.buf),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             _ => {
                 let fd = self.0.clone();
@@ -276,10 +279,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: an fsync carries no buffer; `data` keeps the descriptor open.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, _)) => Err(e),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             _ => {
                 let fd = self.0.clone();

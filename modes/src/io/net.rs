@@ -21,6 +21,10 @@ struct Accept {
 impl Completion for Accept {
     type Output = std::io::Result<(OwnedFd, SocketAddr)>;
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        Err(e)
+    }
+
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         let fd = result(res)? as i32;
         // SAFETY: the kernel gave us a fresh descriptor.
@@ -44,6 +48,10 @@ struct Connect {
 
 impl Completion for Connect {
     type Output = std::io::Result<()>;
+
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        Err(e)
+    }
 
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         result(res).map(drop)
@@ -71,6 +79,10 @@ struct SendTo<B> {
 impl<B: IoBuf> Completion for SendTo<B> {
     type Output = (std::io::Result<usize>, B);
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        (Err(e), self.buf)
+    }
+
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         (result(res), self.buf)
     }
@@ -84,6 +96,10 @@ struct RecvFrom<B> {
 
 impl<B: IoBufMut> Completion for RecvFrom<B> {
     type Output = (std::io::Result<(usize, SocketAddr)>, B);
+
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        (Err(e), self.buf)
+    }
 
     fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
         let out = result(res).and_then(|n| {
@@ -151,10 +167,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into `addr`, a box owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await?,
-                    Err((e, _)) => return Err(e),
-                }
+                unsafe { uring::run(entry, data) }.await?
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();
@@ -214,10 +227,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into the boxed address owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, _)) => Err(e),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();
@@ -288,10 +298,7 @@ impl IoFd {
                 };
                 // SAFETY: the entry points into the boxed msghdr, its iovec and address
                 // (owned by `data`), and the iovec into `buf`'s heap memory.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => (Err(e), data.buf),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();
@@ -359,10 +366,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: as in `send_to`; the kernel writes into `buf` and the address.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => (Err(e), data.buf),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();

@@ -63,6 +63,11 @@ impl<B> StreamRead<B> {
 impl<B: IoBufMut> Completion for StreamRead<B> {
     type Output = (std::io::Result<usize>, B);
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        self.finished();
+        (Err(e), self.buf)
+    }
+
     fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
         self.finished();
         if res >= 0 {
@@ -94,6 +99,10 @@ pub(crate) struct Write<B> {
 
 impl<B: IoBuf> Completion for Write<B> {
     type Output = (std::io::Result<usize>, B);
+
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        (Err(e), self.buf)
+    }
 
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         (result(res), self.buf)
@@ -161,6 +170,10 @@ pub(crate) struct PollFor {
 impl Completion for PollFor {
     type Output = std::io::Result<()>;
 
+    fn failed(self, e: std::io::Error) -> Self::Output {
+        Err(e)
+    }
+
     fn complete(self, res: i32, _flags: u32) -> Self::Output {
         result(res).map(drop)
     }
@@ -223,13 +236,7 @@ impl IoFd {
                     fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => {
-                        data.finished();
-                        (Err(e), data.buf)
-                    }
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();
@@ -283,10 +290,7 @@ impl IoFd {
                     _fd: self.0.clone(),
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                match unsafe { uring::submit(entry, data) } {
-                    Ok(op) => op.await,
-                    Err((e, data)) => (Err(e), data.buf),
-                }
+                unsafe { uring::run(entry, data) }.await
             }
             Kind::Ready(src) => {
                 let fd = self.as_raw_fd();

@@ -22,6 +22,10 @@ struct Data(Arc<Seen>);
 
 impl Completion for Data {
     type Output = i32;
+
+    fn failed(self, _e: std::io::Error) -> i32 {
+        -1
+    }
     fn complete(self, res: i32, _flags: u32) -> i32 {
         self.0.completed.fetch_add(1, Ordering::SeqCst);
         res

@@ -187,29 +187,10 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> (std::io::Result<()>, B) {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf;
-        while done < total {
-            let chunk = Slice { buf, start: done };
-            let (res, chunk) = self.fd.write(chunk).await;
-            buf = chunk.buf;
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::WriteZero,
-                            "the peer stopped accepting bytes",
-                        )),
-                        buf,
-                    )
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        crate::write_all::write_all(buf, "the peer stopped accepting bytes", |rest, _| {
+            self.fd.write(rest)
+        })
+        .await
     }
 
     /// Shuts down the read side, the write side (the peer reads end of stream) or both.
@@ -289,24 +270,6 @@ impl TcpStream {
     /// ```
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.fd.local_addr()
-    }
-}
-
-/// `buf[start..]` as an owned buffer (for `write_all`).
-struct Slice<B> {
-    buf: B,
-    start: usize,
-}
-
-// SAFETY: a suffix of a stable buffer is stable; its initialised bytes are the suffix of
-// the buffer's.
-unsafe impl<B: IoBuf> IoBuf for Slice<B> {
-    fn stable_ptr(&self) -> *const u8 {
-        // SAFETY: `start <= bytes_init`, so the pointer stays in (or one past) the buffer.
-        unsafe { self.buf.stable_ptr().add(self.start) }
-    }
-    fn bytes_init(&self) -> usize {
-        self.buf.bytes_init() - self.start
     }
 }
 

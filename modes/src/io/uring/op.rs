@@ -41,6 +41,9 @@ pub(crate) trait Completion: Send + 'static {
     type Output;
     /// Turns the kernel's result (`res` < 0 is `-errno`) into the output.
     fn complete(self, res: i32, flags: u32) -> Self::Output;
+    /// The output when the operation could not be submitted at all (it gives back what
+    /// it owns, a buffer say, with the error).
+    fn failed(self, e: std::io::Error) -> Self::Output;
     /// Called (on the ring's thread) when the operation completed after its future was
     /// dropped: close what it opened, keep what it read. The default just drops `self`.
     fn abandoned(self, res: i32, flags: u32)
