@@ -24,6 +24,8 @@ pub(crate) struct Core {
     pub(super) fired: Cell<Vec<TimerEntry>>,
     pub(super) polls: Cell<u64>,
     pub(super) parks: Cell<u64>,
+    /// Spins before parking (`Processes`) in a row that found no work in time.
+    pub(super) spin_misses: Cell<u32>,
 }
 
 impl Core {
@@ -35,6 +37,7 @@ impl Core {
             fired: Cell::new(Vec::new()),
             polls: Cell::new(0),
             parks: Cell::new(0),
+            spin_misses: Cell::new(0),
         }
     }
 

@@ -74,7 +74,7 @@ impl Ready {
 }
 
 /// How long the `Processes` parent loop spins for a worker's result before it parks.
-const PROCS_SPIN: Duration = Duration::from_micros(50);
+const PROCS_SPIN: Duration = Duration::from_micros(100);
 
 pub(crate) struct Shared {
     injector: Mutex<VecDeque<Ready>>,
@@ -373,14 +373,19 @@ impl Shared {
         // A job in a worker process will wake us within tens of microseconds: spin
         // briefly before sleeping, so its result costs no wake-up of this thread (a
         // cross-core wake is 20-30 us on this VM, as much as the whole round trip).
-        if self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
+        // Adaptive: after four spins in a row that found nothing (long jobs), only every
+        // 16th park tries again, so CPU-bound jobs do not pay for it.
+        let try_spin = core.spin_misses.get() < 4 || core.parks.get() % 16 == 0;
+        if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
             let until = std::time::Instant::now() + PROCS_SPIN;
             while std::time::Instant::now() < until {
                 if self.injected.load(Ordering::Acquire) || !core.is_idle() {
+                    core.spin_misses.set(0);
                     return;
                 }
                 std::hint::spin_loop();
             }
+            core.spin_misses.set(core.spin_misses.get() + 1);
         }
         core.parks.set(core.parks.get() + 1);
         let ord = std::sync::atomic::Ordering::Relaxed;
