@@ -31,6 +31,10 @@ struct Core {
     parker: Parker,
     tick: Cell<u32>,
     searching: Cell<bool>,
+    /// Inside `park`: tasks woken by this worker's own I/O completions land here; the
+    /// worker itself is about to run them, and wakes a sibling (as a searcher that found
+    /// work) only if more remains.
+    parking: Cell<bool>,
     fired: Cell<Vec<TimerEntry>>,
     rng: Cell<u32>,
     // Plain counters, published to `shared.stats[index]` by `publish`.
@@ -105,6 +109,7 @@ pub(super) fn run(
         parker,
         tick: Cell::new(0),
         searching: Cell::new(false),
+        parking: Cell::new(false),
         fired: Cell::new(Vec::new()),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B)),
         polls: Cell::new(0),
@@ -139,7 +144,7 @@ impl Core {
         }
         // More than one runnable here: let a parked sibling help (unless we are searching,
         // in which case we will notify when we stop).
-        if !self.searching.get() && !self.local.is_empty() {
+        if !self.searching.get() && !self.parking.get() && !self.local.is_empty() {
             crate::loom::fence(Ordering::SeqCst);
             self.shared.notify_parked();
         }
@@ -313,12 +318,19 @@ impl Core {
                 self.busy_ns.get() + now.duration_since(self.busy_since.get()).as_nanos() as u64,
             );
             self.publish();
+            self.parking.set(true);
             self.parker.park(timeout);
+            self.parking.set(false);
             self.busy_since.set(Instant::now());
         }
         if idle.transition_from_parked(self.index) {
             self.searching.set(true);
             self.remote_wakes.set(self.remote_wakes.get() + 1);
+        } else if self.local.len() > 1 {
+            // Our own completions queued a backlog while we were off the books: one
+            // sibling may help (the per-push wake was held back, see `parking`).
+            crate::loom::fence(Ordering::SeqCst);
+            self.shared.notify_parked();
         }
     }
 
