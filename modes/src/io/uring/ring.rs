@@ -245,22 +245,25 @@ impl Ring {
         let any = !reqs.is_empty();
         for req in reqs {
             match req {
-                Request::Submit(entry) => {
-                    // SAFETY: the remote submitter's `Op` keeps the entry's memory alive
-                    // until the completion, as for a local push.
-                    if unsafe { self.push(&entry) }.is_err() {
-                        // Complete it with an error so its future does not hang.
-                        let ud = entry.get_user_data();
-                        // SAFETY: a Submit request's user_data is `Arc::into_raw` of
-                        // its cell, owned by that (never pushed) SQE.
-                        let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
-                        cell.complete(-libc::EBUSY, 0);
-                    }
-                }
+                Request::Submit(entry) => self.push_remote_entry(&entry, -libc::EBUSY),
                 Request::Cancel(cell) => self.push_cancel(cell),
             }
         }
         any
+    }
+
+    /// Pushes an SQE another thread queued; if it cannot be pushed, completes its cell
+    /// with `err` (a negative errno) so that its future does not hang.
+    fn push_remote_entry(&self, entry: &squeue::Entry, err: i32) {
+        // SAFETY: the remote submitter's `Op` keeps the entry's memory alive until the
+        // completion, as for a local push.
+        if unsafe { self.push(entry) }.is_err() {
+            let ud = entry.get_user_data();
+            // SAFETY: a Submit request's user_data is `Arc::into_raw` of its cell, owned
+            // by that (never pushed) SQE.
+            let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
+            cell.complete(err, 0);
+        }
     }
 
     /// Moves completions off the queue, then (with the ring released) completes each.
@@ -374,10 +377,8 @@ impl Drop for Ring {
         };
         for req in left {
             match req {
-                Request::Submit(entry) => {
-                    // SAFETY: as in `drain_requests`; the op is cancelled below.
-                    let _ = unsafe { self.push(&entry) };
-                }
+                // Pushed to be cancelled below with the rest.
+                Request::Submit(entry) => self.push_remote_entry(&entry, -libc::ECANCELED),
                 Request::Cancel(cell) => self.push_cancel(cell),
             }
         }
