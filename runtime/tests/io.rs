@@ -346,3 +346,36 @@ fn io_outside_a_runtime_is_a_clear_error() {
     let e = futures_lite::future::block_on(TcpListener::bind("127.0.0.1:0")).unwrap_err();
     assert!(e.to_string().contains("outside a runtime"), "{e}");
 }
+
+/// `Single` runs its loop on whichever thread calls `block_on`: a read submitted while
+/// one thread drove the loop must complete while another drives it, even though the
+/// first now sleeps in the kernel (completion work must not wait for the submitter).
+#[test]
+fn single_loop_moving_between_threads_keeps_io_going() {
+    for flavor in [Flavor::SINGLE_URING, Flavor::SINGLE_PLAIN] {
+        let rt = std::sync::Arc::new(flavor.build());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = rt.block_on(async move {
+            let c = TcpStream::connect(addr).await.unwrap();
+            let h = runtime::spawn(async move { c.read(Vec::with_capacity(8)).await.0.unwrap() });
+            // Let this thread submit the read before it leaves the loop.
+            runtime::sleep(Duration::from_millis(20)).await;
+            h
+        });
+        let (mut peer, _) = listener.accept().unwrap();
+        let rt2 = rt.clone();
+        let other = std::thread::spawn(move || {
+            rt2.block_on(runtime::timeout(Duration::from_secs(10), reader))
+        });
+        // A third thread sends, while this one (the read's submitter) sleeps in a join.
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            std::io::Write::write_all(&mut peer, b"hey").unwrap();
+            peer
+        });
+        let got = other.join().unwrap();
+        drop(writer.join().unwrap());
+        assert_eq!(got.expect("the read hung").unwrap(), 3, "{flavor:?}");
+    }
+}

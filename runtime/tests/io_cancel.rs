@@ -94,6 +94,23 @@ rt_test_io! {
                 assert_eq!(read_exactly(&s, 6).await, want, "round {round}");
             }
 
+            // 3. The same with a boxed slice, whose length is its capacity: exactly the
+            //    bytes received are kept, not the whole buffer.
+            for round in 0..6u8 {
+                let buf = vec![b'#'; 64].into_boxed_slice();
+                let mut fut: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(s.read(buf));
+                assert!(poll_once(&mut fut).await.is_none(), "nothing sent yet");
+                let (res, _) = c.write_all(vec![b'0' + round; 3]).await;
+                res.unwrap();
+                runtime::sleep(Duration::from_millis(5)).await;
+                drop(fut);
+                let (res, _) = c.write_all(b"!".to_vec()).await;
+                res.unwrap();
+                let mut want = vec![b'0' + round; 3];
+                want.push(b'!');
+                assert_eq!(read_exactly(&s, 4).await, want, "boxed round {round}");
+            }
+
             drop((l, c, s));
             assert_eq!(fds_settle_to(before).await, before, "descriptors leaked");
         });

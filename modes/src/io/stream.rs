@@ -45,6 +45,9 @@ pub(crate) fn cvt_size(r: isize) -> std::io::Result<usize> {
 pub(crate) struct StreamRead<B> {
     pub(crate) buf: B,
     pub(crate) fd: Arc<FdInner>,
+    /// The `poll_read` path: its caller ends the read's count itself, in the same stash
+    /// lock as it puts back what did not fit, so no other read slips in between.
+    pub(crate) poll: bool,
 }
 
 impl<B> StreamRead<B> {
@@ -69,7 +72,9 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
     }
 
     fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
-        self.finished();
+        if !self.poll {
+            self.finished();
+        }
         if res >= 0 {
             let drained = (res as usize) < self.buf.bytes_total();
             self.fd
@@ -81,11 +86,13 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
         (result(res), self.buf)
     }
 
-    fn abandoned(mut self, res: i32, _flags: u32) {
+    fn abandoned(self, res: i32, _flags: u32) {
         if res > 0 {
-            // SAFETY: as in `complete`.
-            unsafe { self.buf.set_init(res as usize) };
-            self.fd.stash().data.extend_from_slice(self.buf.as_bytes());
+            let n = (res as usize).min(self.buf.bytes_total());
+            // SAFETY: the kernel wrote `n` bytes at the start of the buffer (exactly
+            // these, whatever the buffer counts as initialised: a boxed slice counts all).
+            let got = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), n) };
+            self.fd.stash().data.extend_from_slice(got);
         }
         self.finished();
     }
@@ -199,7 +206,9 @@ fn take_stash_or_start<B: IoBufMut>(
         return Poll::Ready(Some(n));
     }
     if st.in_flight > 0 {
-        st.waiters.push(cx.waker().clone());
+        if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            st.waiters.push(cx.waker().clone());
+        }
         return Poll::Pending;
     }
     st.in_flight += 1;
@@ -234,6 +243,7 @@ impl IoFd {
                 let data = StreamRead {
                     buf,
                     fd: self.0.clone(),
+                    poll: false,
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
                 unsafe { uring::run(entry, data) }.await
@@ -350,18 +360,27 @@ impl IoFd {
                 if let Some(op) = &mut state.read {
                     let (res, buf) = std::task::ready!(Pin::new(op).poll(cx));
                     state.read = None;
-                    let n = res?;
+                    let n = *res.as_ref().unwrap_or(&0);
                     let k = n.min(dst.len());
                     dst[..k].copy_from_slice(&buf[..k]);
-                    if k < n {
-                        // Put the rest in front of anything stashed meanwhile.
+                    // One lock: what did not fit goes in front of the stash, and only
+                    // then does the read stop counting, so no other read slips between.
+                    let waiters = {
                         let mut st = self.0.stash();
-                        let rest = st.available().to_vec();
-                        st.data.clear();
-                        st.pos = 0;
-                        st.data.extend_from_slice(&buf[k..n]);
-                        st.data.extend_from_slice(&rest);
+                        if k < n {
+                            let rest = st.available().to_vec();
+                            st.data.clear();
+                            st.pos = 0;
+                            st.data.extend_from_slice(&buf[k..n]);
+                            st.data.extend_from_slice(&rest);
+                        }
+                        st.in_flight -= 1;
+                        std::mem::take(&mut st.waiters)
+                    };
+                    for w in waiters {
+                        w.wake();
                     }
+                    res?;
                     return Poll::Ready(Ok(k));
                 }
                 let mut tmp: Vec<u8> = Vec::with_capacity(dst.len().min(64 * 1024));
@@ -375,6 +394,7 @@ impl IoFd {
                         let data = StreamRead {
                             buf: tmp,
                             fd: self.0.clone(),
+                            poll: true,
                         };
                         // SAFETY: the entry points into `tmp`'s heap memory, owned by
                         // `data`.
