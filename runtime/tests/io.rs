@@ -351,6 +351,7 @@ fn io_outside_a_runtime_is_a_clear_error() {
 /// one thread drove the loop must complete while another drives it, even though the
 /// first now sleeps in the kernel (completion work must not wait for the submitter).
 #[test]
+#[allow(clippy::async_yields_async)] // the block hands the task's handle out on purpose
 fn single_loop_moving_between_threads_keeps_io_going() {
     for flavor in [Flavor::SINGLE_URING, Flavor::SINGLE_PLAIN] {
         let rt = std::sync::Arc::new(flavor.build());
