@@ -47,6 +47,31 @@ pub struct Measurement {
     pub io_backend: String,
 }
 
+#[cfg(test)]
+impl Measurement {
+    /// A one-run measurement with no size nor backend, for the report's tests.
+    pub fn sample(
+        mode: &str,
+        kind: Kind,
+        workload: &str,
+        metric: &str,
+        v: f64,
+        unit: &str,
+    ) -> Self {
+        Measurement {
+            mode: mode.into(),
+            kind,
+            workload: workload.into(),
+            metric: metric.into(),
+            value: v,
+            unit: unit.into(),
+            runs: vec![v],
+            params: String::new(),
+            io_backend: String::new(),
+        }
+    }
+}
+
 /// The metric the I/O workloads report their operations per second under.
 pub const THROUGHPUT: &str = "throughput";
 

@@ -62,24 +62,16 @@ rt_test_io! {
             });
             let client = TcpStream::connect(addr).await.unwrap();
             client.set_nodelay(true).unwrap();
-            let mut buf = Vec::with_capacity(64);
             for i in 0..100u32 {
                 let msg = format!("message {i}").into_bytes();
                 let len = msg.len();
                 let (res, _) = client.write_all(msg).await;
                 res.unwrap();
-                let mut got = Vec::new();
-                while got.len() < len {
-                    let (n, b) = client.read(buf).await;
-                    let n = n.unwrap();
-                    assert!(n > 0, "server closed early");
-                    got.extend_from_slice(&b[..n]);
-                    buf = b;
-                }
+                let got = support::read_exactly(&client, len).await;
                 assert_eq!(got, format!("message {i}").into_bytes());
             }
             client.shutdown(Shutdown::Write).unwrap();
-            let (n, _) = client.read(buf).await;
+            let (n, _) = client.read(Vec::with_capacity(8)).await;
             assert_eq!(n.unwrap(), 0, "end of stream after the server saw ours");
             assert!(server.await.unwrap() > 0);
         });
@@ -107,18 +99,7 @@ rt_test_io! {
                 let (res, _) = c.write_all(payload).await;
                 res.unwrap();
                 c.shutdown(Shutdown::Write).unwrap();
-                let mut got = Vec::new();
-                let mut buf = Vec::with_capacity(4096);
-                loop {
-                    let (n, b) = c.read(buf).await;
-                    let n = n.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&b[..n]);
-                    buf = b;
-                }
-                assert_eq!(got, vec![i; 10_000]);
+                assert_eq!(support::read_to_eof(&c).await, vec![i; 10_000]);
             });
             let handles: Vec<_> = clients.map(runtime::spawn).collect();
             for h in handles {
@@ -315,19 +296,7 @@ rt_test_io! {
                 assert!(sent < 512 << 20, "the socket never filled up");
             };
             assert!(pending);
-            let reader = runtime::spawn(async move {
-                let mut got = Vec::new();
-                let mut buf = Vec::with_capacity(256 * 1024);
-                loop {
-                    let (n, b) = s.read(buf).await;
-                    let n = n.unwrap();
-                    if n == 0 {
-                        return got;
-                    }
-                    got.extend_from_slice(&b[..n]);
-                    buf = b;
-                }
-            });
+            let reader = runtime::spawn(async move { support::read_to_eof(&s).await });
             // Give up on that write and send something else: the peer must get exactly
             // the bytes reported written, then the new ones.
             let (res, _) = c.write_all(vec![2u8; 10]).await;

@@ -37,19 +37,6 @@ async fn fds_settle_to(want: usize) -> usize {
     now
 }
 
-async fn read_exactly(s: &TcpStream, n: usize) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = Vec::with_capacity(64);
-    while got.len() < n {
-        let (r, b) = s.read(buf).await;
-        let k = r.unwrap();
-        assert!(k > 0, "unexpected end of stream after {got:?}");
-        got.extend_from_slice(&b[..k]);
-        buf = b;
-    }
-    got
-}
-
 async fn pair() -> (TcpListener, TcpStream, TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
@@ -72,7 +59,7 @@ rt_test_io! {
             assert!(r.is_err(), "nothing was sent, so the read must time out");
             let (res, _) = c.write_all(b"abc".to_vec()).await;
             res.unwrap();
-            assert_eq!(read_exactly(&s, 3).await, b"abc");
+            assert_eq!(support::read_exactly(&s, 3).await, b"abc");
 
             // 2. Dropped after the kernel may already have filled its buffer: the bytes
             //    come back with the next read, in order.
@@ -91,7 +78,7 @@ rt_test_io! {
                 res.unwrap();
                 let mut want = vec![b'a' + round; 5];
                 want.push(b'|');
-                assert_eq!(read_exactly(&s, 6).await, want, "round {round}");
+                assert_eq!(support::read_exactly(&s, 6).await, want, "round {round}");
             }
 
             // 3. The same with a boxed slice, whose length is its capacity: exactly the
@@ -108,7 +95,7 @@ rt_test_io! {
                 res.unwrap();
                 let mut want = vec![b'0' + round; 3];
                 want.push(b'!');
-                assert_eq!(read_exactly(&s, 4).await, want, "boxed round {round}");
+                assert_eq!(support::read_exactly(&s, 4).await, want, "boxed round {round}");
             }
 
             drop((l, c, s));

@@ -704,17 +704,7 @@ mod tests {
     use super::*;
 
     fn m(mode: &str, kind: Kind, workload: &str, metric: &str, v: f64, unit: &str) -> Measurement {
-        Measurement {
-            mode: mode.into(),
-            kind,
-            workload: workload.into(),
-            metric: metric.into(),
-            value: v,
-            unit: unit.into(),
-            runs: vec![v],
-            params: String::new(),
-            io_backend: String::new(),
-        }
+        Measurement::sample(mode, kind, workload, metric, v, unit)
     }
 
     #[test]

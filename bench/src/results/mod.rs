@@ -303,15 +303,8 @@ mod tests {
 
     fn m(mode: &str, kind: Kind, workload: &str, metric: &str, v: f64, unit: &str) -> Measurement {
         Measurement {
-            mode: mode.into(),
-            kind,
-            workload: workload.into(),
-            metric: metric.into(),
-            value: v,
-            unit: unit.into(),
-            runs: vec![v],
             params: format!("{workload} size"),
-            io_backend: String::new(),
+            ..Measurement::sample(mode, kind, workload, metric, v, unit)
         }
     }
 

@@ -560,3 +560,33 @@ impl Drop for GaugeToken {
         self.0 .0.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+/// Reads from `s` until exactly `n` bytes came (the owned-buffer API), failing on an
+/// early end of stream.
+pub async fn read_exactly(s: &runtime::net::TcpStream, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = Vec::with_capacity(64);
+    while got.len() < n {
+        let (r, b) = s.read(buf).await;
+        let k = r.unwrap();
+        assert!(k > 0, "unexpected end of stream after {got:?}");
+        got.extend_from_slice(&b[..k]);
+        buf = b;
+    }
+    got
+}
+
+/// Reads from `s` until the end of stream; everything that came.
+pub async fn read_to_eof(s: &runtime::net::TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        let (r, b) = s.read(buf).await;
+        let k = r.unwrap();
+        if k == 0 {
+            return got;
+        }
+        got.extend_from_slice(&b[..k]);
+        buf = b;
+    }
+}

@@ -9,9 +9,6 @@ use std::task::Waker;
 
 use super::source::Shared;
 
-/// The epoll key of the reactor's own eventfd; source keys start at 1.
-const NOTIFY_KEY: u64 = 0;
-
 /// How many events one `epoll_wait` returns at most.
 const EVENTS: usize = 256;
 
@@ -30,9 +27,6 @@ pub(crate) struct Reactor {
     pid: u32,
     /// The epoll instance (`EPOLL_CLOEXEC`).
     epoll: OwnedFd,
-    /// An eventfd registered under [`NOTIFY_KEY`], level-triggered: writing it wakes the
-    /// reactor thread out of `epoll_wait`.
-    event: OwnedFd,
     /// The registered sources' shared states, by key.
     sources: Mutex<HashMap<u64, Arc<Shared>>>,
     /// The next source key (never reused, so a late event never reaches a newer source).
@@ -51,8 +45,8 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Reactor {
     /// This process's reactor with its thread running, created on first use.
     ///
-    /// Fails (without panicking) if the epoll instance, the eventfd or the thread cannot
-    /// be created; a later call tries again.
+    /// Fails (without panicking) if the epoll instance or the thread cannot be created;
+    /// a later call tries again.
     pub(crate) fn get() -> io::Result<&'static Reactor> {
         let me = std::process::id();
         let reactor = loop {
@@ -78,7 +72,7 @@ impl Reactor {
         Ok(reactor)
     }
 
-    /// Creates the epoll instance and the eventfd, and registers the latter.
+    /// Creates the epoll instance.
     fn new(pid: u32) -> io::Result<Reactor> {
         // SAFETY: epoll_create1 has no memory-safety preconditions.
         let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -87,26 +81,11 @@ impl Reactor {
         }
         // SAFETY: `ep` is a fresh descriptor that nothing else owns.
         let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
-        // SAFETY: eventfd has no memory-safety preconditions.
-        let ev = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if ev < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `ev` is a fresh descriptor that nothing else owns.
-        let event = unsafe { OwnedFd::from_raw_fd(ev) };
-        epoll_ctl(
-            epoll.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            event.as_raw_fd(),
-            libc::EPOLLIN as u32,
-            NOTIFY_KEY,
-        )?;
         Ok(Reactor {
             pid,
             epoll,
-            event,
             sources: Mutex::new(HashMap::new()),
-            next_key: AtomicU64::new(NOTIFY_KEY + 1),
+            next_key: AtomicU64::new(1),
             started: AtomicBool::new(false),
             start_lock: Mutex::new(()),
         })
@@ -164,24 +143,6 @@ impl Reactor {
         drop(removed); // outside the lock: it may hold wakers
     }
 
-    /// Wakes the reactor thread out of `epoll_wait` (it then just waits again).
-    ///
-    /// Nothing needs it yet (the reactor lives as long as the process); it is the hook
-    /// for a future change of what the thread waits for, and only the tests call it.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn notify(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live local to a descriptor we own. A failure can
-        // only be EAGAIN (the counter is saturated: a wake is pending anyway).
-        let _ = unsafe {
-            libc::write(
-                self.event.as_raw_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
-    }
-
     /// Whether `key` is registered (for tests).
     #[cfg(test)]
     pub(super) fn contains(&self, key: u64) -> bool {
@@ -226,10 +187,6 @@ impl Reactor {
                 for ev in &events[..n as usize] {
                     // Copies out of the (packed on x86_64) struct.
                     let (flags, key) = (ev.events, ev.u64);
-                    if key == NOTIFY_KEY {
-                        self.drain();
-                        continue;
-                    }
                     if let Some(shared) = sources.get(&key) {
                         let both = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
                         let read = flags & ((libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | both);
@@ -242,20 +199,6 @@ impl Reactor {
                 w.wake();
             }
         }
-    }
-
-    /// Resets the eventfd's counter.
-    fn drain(&self) {
-        let mut buf = 0u64;
-        // SAFETY: reads at most 8 bytes into a live local. EAGAIN (already drained) is
-        // fine to ignore.
-        let _ = unsafe {
-            libc::read(
-                self.event.as_raw_fd(),
-                (&mut buf as *mut u64).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
     }
 }
 

@@ -20,7 +20,7 @@
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,8 +50,6 @@ pub(crate) struct RingShared {
     has_requests: AtomicBool,
     closed: AtomicBool,
     pub(crate) unparker: Unparker,
-    /// Operations submitted, for metrics.
-    pub(crate) submitted: AtomicU64,
 }
 
 impl RingShared {
@@ -152,7 +150,6 @@ impl Ring {
             has_requests: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             unparker: Unparker(inner.clone()),
-            submitted: AtomicU64::new(0),
         });
         Ok((
             Ring {
@@ -188,7 +185,6 @@ impl Ring {
             let pushed = unsafe { self.ring.borrow_mut().submission().push(entry) };
             if pushed.is_ok() {
                 self.in_flight.set(self.in_flight.get() + 1);
-                self.shared.submitted.fetch_add(1, Ordering::Relaxed);
                 let n = self.unsubmitted.get() + 1;
                 self.unsubmitted.set(n);
                 if n >= SUBMIT_BATCH {
