@@ -186,22 +186,18 @@ impl Completion for PollFor {
     }
 }
 
-/// Copies stashed bytes into `buf`; `Ready(None)` if the caller should submit a read
-/// (and the read is now counted), `Ready(Some(n))` if `n` bytes came from the stash.
-fn take_stash_or_start<B: IoBufMut>(
+/// Hands stashed bytes to `take` (which copies what fits and says how many);
+/// `Ready(Some(n))` if `n` bytes came from the stash, `Ready(None)` if the caller should
+/// submit a read (and the read is now counted).
+fn take_stash_or_start(
     fd: &FdInner,
-    buf: &mut B,
     cx: &mut Context<'_>,
+    take: impl FnOnce(&[u8]) -> usize,
 ) -> Poll<Option<usize>> {
     let mut st = fd.stash();
     let avail = st.available();
     if !avail.is_empty() {
-        let n = avail.len().min(buf.bytes_total());
-        // SAFETY: `n` fits in the buffer's capacity; the regions do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(avail.as_ptr(), buf.stable_mut_ptr(), n);
-            buf.set_init(n);
-        }
+        let n = take(avail);
         st.consume(n);
         return Poll::Ready(Some(n));
     }
@@ -213,6 +209,17 @@ fn take_stash_or_start<B: IoBufMut>(
     }
     st.in_flight += 1;
     Poll::Ready(None)
+}
+
+/// Copies the start of `src` into `buf` (up to its capacity) and makes that its contents.
+fn fill<B: IoBufMut>(buf: &mut B, src: &[u8]) -> usize {
+    let n = src.len().min(buf.bytes_total());
+    // SAFETY: `n` fits in the buffer's capacity; the regions do not overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr(), n);
+        buf.set_init(n);
+    }
+    n
 }
 
 impl IoFd {
@@ -234,7 +241,9 @@ impl IoFd {
     pub async fn read<B: IoBufMut>(&self, mut buf: B) -> (std::io::Result<usize>, B) {
         match &self.0.kind {
             Kind::Uring => {
-                if let Some(n) = poll_fn(|cx| take_stash_or_start(&self.0, &mut buf, cx)).await {
+                if let Some(n) =
+                    poll_fn(|cx| take_stash_or_start(&self.0, cx, |s| fill(&mut buf, s))).await
+                {
                     return (Ok(n), buf);
                 }
                 let ptr = buf.stable_mut_ptr();
@@ -383,13 +392,15 @@ impl IoFd {
                     res?;
                     return Poll::Ready(Ok(k));
                 }
-                let mut tmp: Vec<u8> = Vec::with_capacity(dst.len().min(64 * 1024));
-                match std::task::ready!(take_stash_or_start(&self.0, &mut tmp, cx)) {
-                    Some(n) => {
-                        dst[..n].copy_from_slice(&tmp[..n]);
-                        return Poll::Ready(Ok(n));
-                    }
+                let copy = |src: &[u8]| {
+                    let n = src.len().min(dst.len());
+                    dst[..n].copy_from_slice(&src[..n]);
+                    n
+                };
+                match std::task::ready!(take_stash_or_start(&self.0, cx, copy)) {
+                    Some(n) => return Poll::Ready(Ok(n)),
                     None => {
+                        let mut tmp: Vec<u8> = Vec::with_capacity(dst.len().min(64 * 1024));
                         let entry = read_entry(&self.0, tmp.as_mut_ptr(), tmp.capacity() as u32);
                         let data = StreamRead {
                             buf: tmp,
