@@ -150,6 +150,8 @@ pub enum PeerArg {
     TokioMt,
     /// async-executor driven by `--workers` threads, with async-io timers (smol's parts).
     AsyncExecutor,
+    /// `net` only: a bare io_uring echo loop on one thread, no runtime (the ceiling).
+    BareUring,
     /// Every peer above.
     All,
 }
@@ -158,7 +160,12 @@ impl PeerArg {
     /// The peers this argument stands for.
     pub fn expand(self) -> Vec<PeerArg> {
         match self {
-            PeerArg::All => vec![PeerArg::TokioCt, PeerArg::TokioMt, PeerArg::AsyncExecutor],
+            PeerArg::All => vec![
+                PeerArg::TokioCt,
+                PeerArg::TokioMt,
+                PeerArg::AsyncExecutor,
+                PeerArg::BareUring,
+            ],
             p => vec![p],
         }
     }
@@ -169,6 +176,7 @@ impl PeerArg {
             PeerArg::TokioCt => "tokio-ct",
             PeerArg::TokioMt => "tokio-mt",
             PeerArg::AsyncExecutor => "async-executor",
+            PeerArg::BareUring => "bare-uring",
             PeerArg::All => "all",
         }
     }

@@ -42,6 +42,11 @@ impl RunnerSpec {
         }
     }
 
+    /// Whether this runner runs `w` (the bare io_uring loop serves only `net`).
+    pub fn runs(self, w: Workload) -> bool {
+        self != RunnerSpec::Peer(PeerArg::BareUring) || w == Workload::Net
+    }
+
     /// Runners whose whole loop is the thread calling `block_on`: `--pin` pins that thread.
     fn one_loop(self) -> bool {
         matches!(
@@ -134,6 +139,7 @@ fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ra
             }
             drive(w, peers::smol::Smol::new(p.workers, pin_pool), p)
         }
+        RunnerSpec::Peer(PeerArg::BareUring) => drive(w, peers::bare::Bare::new(), p),
         RunnerSpec::Peer(PeerArg::All) => Err("`all` is not a runner".into()),
     }
 }

@@ -80,7 +80,7 @@ pub const THROUGHPUT: &str = "throughput";
 /// `gil`) with `multi_thread` of the same worker count.
 pub fn tokio_peer_of(mode: &str) -> Option<&'static str> {
     match mode {
-        "single" | "processes" => Some("tokio-ct"),
+        "single" | "processes" | BARE => Some("tokio-ct"),
         "threads" | "gil" => Some("tokio-mt"),
         _ => None,
     }
@@ -99,7 +99,11 @@ pub struct Ratio {
     pub value: f64,
 }
 
-/// Every ours ÷ tokio throughput ratio `ms` allows. Give it the measurements of one run
+/// The name of the bare io_uring loop (`peers::bare`): not a runtime but the ceiling of
+/// `net`, so its ratio to tokio is listed with ours.
+pub const BARE: &str = "bare-uring";
+
+/// Every ours ÷ tokio throughput ratio `ms` allows (and the bare loop's, see [`BARE`]). Give it the measurements of one run
 /// only, so that both sides of each ratio were measured side by side.
 pub fn tokio_ratios(ms: &[&Measurement]) -> Vec<Ratio> {
     let throughput = |mode: &str, workload: &str| {
@@ -109,7 +113,7 @@ pub fn tokio_ratios(ms: &[&Measurement]) -> Vec<Ratio> {
             .filter(|v| v.is_finite() && *v > 0.0)
     };
     ms.iter()
-        .filter(|m| m.kind == Kind::Mode && m.metric == THROUGHPUT)
+        .filter(|m| (m.kind == Kind::Mode || m.mode == BARE) && m.metric == THROUGHPUT)
         .filter_map(|m| {
             let peer = tokio_peer_of(&m.mode)?;
             let theirs = throughput(peer, &m.workload)?;

@@ -180,6 +180,52 @@ fn peers_run_the_same_workload() {
         );
     }
     assert!(stdout.contains("side by side"), "{stdout}");
+    // The bare io_uring loop serves only `net`: it is skipped here, and says so.
+    assert!(!stdout.contains("bare-uring      chained"), "{stdout}");
+    assert!(text(&out.stderr).contains("runs only the net workload"));
+}
+
+#[test]
+fn the_bare_io_uring_loop_serves_net_as_the_ceiling() {
+    let json = temp("bare.json");
+    let md = temp("bare.md");
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "net",
+        "--peer",
+        "bare-uring,tokio-ct",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    if stderr.contains("io_uring refused") {
+        eprintln!("note: io_uring refused here; the bare loop cannot run: {stderr}");
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("bare-uring      net"), "{stdout}");
+    assert!(
+        stdout.contains("bare-uring 1") || stdout.contains("bare-uring 0"),
+        "{stdout}"
+    );
+    let out = bench(&[
+        "report",
+        "--out",
+        md.to_str().unwrap(),
+        "--no-charts",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        report.contains("the ceiling of any echo server"),
+        "{report}"
+    );
+    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(md);
 }
 
 #[test]

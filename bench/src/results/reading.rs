@@ -1,7 +1,7 @@
 //! One plain-language sentence per workload, generated from the numbers, so the report
 //! says what the tables show without anyone rewriting it after each run.
 
-use crate::record::{Measurement, Ratio, THROUGHPUT};
+use crate::record::{Measurement, Ratio, BARE, THROUGHPUT};
 use crate::table::value;
 
 /// Looks figures up by runner and metric.
@@ -243,6 +243,23 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
                 .collect();
             if !ours.is_empty() {
                 s += &format!("; ours / tokio in the same run: {}", ours.join(", "));
+            }
+            let rate = |r: &str| rates.iter().find(|(x, _)| *x == r).map(|(_, v)| *v);
+            if let Some(bare) = rate(BARE) {
+                let over: Vec<String> = ["tokio-ct", "tokio-mt"]
+                    .iter()
+                    .filter_map(|t| Some(format!("{}x {t}", value(bare / rate(t)?))))
+                    .collect();
+                s += &format!(
+                    "; {BARE} is no runtime at all but a bare io_uring loop on one thread \
+                     (multishot receive, provided buffers, DEFER_TASKRUN): the ceiling of any \
+                     echo server on this machine{}",
+                    if over.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", over.join(", "))
+                    }
+                );
             }
             let p99 = f.list("p99", " us");
             if !p99.is_empty() {
