@@ -238,7 +238,7 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
             let mut s = format!("{size}, {what}: {unit} {}", listed.join(", "));
             let ours: Vec<String> = ratios
                 .iter()
-                .filter(|x| x.workload == workload)
+                .filter(|x| x.workload == workload && x.mode != BARE)
                 .map(|x| format!("{} {}x {}", x.mode, value(x.value), x.peer))
                 .collect();
             if !ours.is_empty() {
