@@ -18,6 +18,19 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs `bench report` (no charts) on `json` into `md` and returns the Markdown.
+fn report(json: &std::path::Path, md: &std::path::Path) -> String {
+    let out = bench(&[
+        "report",
+        "--out",
+        md.to_str().unwrap(),
+        "--no-charts",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::read_to_string(md).unwrap()
+}
+
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("bench-cli-{}-{name}", std::process::id()))
 }
@@ -211,15 +224,7 @@ fn the_bare_io_uring_loop_serves_net_as_the_ceiling() {
         stdout.contains("bare-uring 1") || stdout.contains("bare-uring 0"),
         "{stdout}"
     );
-    let out = bench(&[
-        "report",
-        "--out",
-        md.to_str().unwrap(),
-        "--no-charts",
-        json.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report = std::fs::read_to_string(&md).unwrap();
+    let report = report(&json, &md);
     assert!(
         report.contains("the ceiling of any echo server"),
         "{report}"
@@ -302,15 +307,7 @@ fn net_and_file_record_their_io_backend_and_the_report_compares_with_tokio() {
         );
     }
 
-    let out = bench(&[
-        "report",
-        "--out",
-        md.to_str().unwrap(),
-        "--no-charts",
-        json.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report = std::fs::read_to_string(&md).unwrap();
+    let report = report(&json, &md);
     for w in ["net", "file"] {
         assert!(
             report.contains(&format!("## {w}")),
