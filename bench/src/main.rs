@@ -145,9 +145,7 @@ fn run(args: &RunArgs) -> ExitCode {
     );
     println!("{}", table::header());
 
-    if runners.contains(&RunnerSpec::Peer(cli::PeerArg::BareUring))
-        && selected.iter().any(|&w| w != Workload::Net)
-    {
+    if runners.iter().any(|r| selected.iter().any(|&w| !r.runs(w))) {
         eprintln!("note: bare-uring (a bare io_uring loop, no runtime) runs only the net workload");
     }
     let steps = selected

@@ -103,8 +103,9 @@ pub struct Ratio {
 /// `net`, so its ratio to tokio is listed with ours.
 pub const BARE: &str = "bare-uring";
 
-/// Every ours ÷ tokio throughput ratio `ms` allows (and the bare loop's, see [`BARE`]). Give it the measurements of one run
-/// only, so that both sides of each ratio were measured side by side.
+/// Every ours ÷ tokio throughput ratio `ms` allows (and the bare loop's, see [`BARE`]).
+/// Give it the measurements of one run only, so that both sides of each ratio were
+/// measured side by side.
 pub fn tokio_ratios(ms: &[&Measurement]) -> Vec<Ratio> {
     let throughput = |mode: &str, workload: &str| {
         ms.iter()

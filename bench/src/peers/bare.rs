@@ -334,7 +334,9 @@ pub fn serve(listener: TcpListener, stop: &AtomicBool) -> std::io::Result<u64> {
                     let bid = cqueue::buffer_select(flags).expect("a provided-buffer receive");
                     bufs.filled[bid as usize] = res as u32;
                     queue.push(send(fd, &bufs, bid, 0));
-                    open.entry(fd).or_default().0 += 1;
+                    if let Some(c) = open.get_mut(&fd) {
+                        c.0 += 1;
+                    }
                     if !more {
                         queue.push(recv(fd));
                     }
