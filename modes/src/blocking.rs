@@ -6,14 +6,19 @@
 //! listed by `all_tasks`) whose future runs the closure in a single poll.
 //!
 //! Shutdown: queued jobs are run with their cancel bit set (the harness drops them without
-//! calling the closure); running jobs are not waited for: their threads finish them and
-//! exit. Nothing in shutdown blocks on a closure.
+//! calling the closure); idle threads are woken, and joined before `shutdown` returns (so
+//! they hold nothing of the runtime after it); running jobs are not waited for: their
+//! threads finish them and exit. Nothing in shutdown blocks on a closure.
 
+use std::collections::HashSet;
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use crate::thread_set::ThreadSet;
 
 use async_task::Runnable;
 
@@ -33,6 +38,7 @@ pub(crate) struct Pool {
     /// Wakes the owner loop when a job ends: a `Single` loop on a virtual clock waits for
     /// blocking work before it moves time.
     owner: Option<Unparker>,
+    handles: ThreadSet,
 }
 
 #[derive(Default)]
@@ -41,6 +47,8 @@ struct State {
     threads: usize,
     idle: usize,
     shutdown: bool,
+    /// Threads running a job now: the ones shutdown does not join.
+    busy: HashSet<ThreadId>,
 }
 
 impl Pool {
@@ -57,6 +65,7 @@ impl Pool {
             registry: Registry::new(1),
             in_flight: AtomicUsize::new(0),
             owner,
+            handles: ThreadSet::default(),
         })
     }
 
@@ -105,9 +114,9 @@ impl Pool {
             st.threads += 1;
             drop(st);
             let pool = self.clone();
-            let spawned = std::thread::Builder::new()
-                .name("runtime-blocking".into())
-                .spawn(move || pool.worker());
+            let spawned = self
+                .handles
+                .spawn("runtime-blocking".into(), move || pool.worker());
             if spawned.is_err() {
                 // No thread could be started: an existing thread will get to the job; if
                 // there is none, run it here rather than leave it queued forever.
@@ -128,9 +137,12 @@ impl Pool {
         let mut st = self.lock();
         loop {
             if let Some(r) = st.queue.pop_front() {
+                let me = std::thread::current().id();
+                st.busy.insert(me);
                 drop(st);
                 self.run_job(r);
                 st = self.lock();
+                st.busy.remove(&me);
                 continue;
             }
             if st.shutdown {
@@ -150,7 +162,8 @@ impl Pool {
         st.threads -= 1;
     }
 
-    /// Cancels queued jobs and lets idle threads exit. Does not wait for running jobs.
+    /// Cancels queued jobs, wakes the idle threads and joins them. Does not wait for
+    /// running jobs.
     pub(crate) fn shutdown(&self) {
         let jobs: Vec<_> = {
             let mut st = self.lock();
@@ -162,6 +175,13 @@ impl Pool {
             r.metadata().request_cancel();
             self.run_job(r);
         }
+        let busy = self.lock().busy.clone();
+        // An idle thread exits as soon as it sees `shutdown`; one that is busy is left to
+        // finish its job (bounded: the deadline only covers threads already on their way out).
+        self.handles
+            .join_until(Instant::now() + Duration::from_secs(1), |id| {
+                busy.contains(&id)
+            });
     }
 
     /// Runs one job (its single poll runs the closure, or only drops it if cancelled),

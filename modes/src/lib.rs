@@ -37,12 +37,13 @@ pub mod procs;
 mod sched;
 mod single;
 mod task;
+mod thread_set;
 mod threads;
 mod time;
 mod watchdog;
 
 pub use callback::CallbackHandle;
-pub use config::{Config, ProcessConfig};
+pub use config::{Config, ProcessConfig, MAX_WORKERS};
 pub use gil::GilMetrics;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;

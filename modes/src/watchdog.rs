@@ -8,7 +8,7 @@
 //! poll, on stderr and in the worker's `long_polls` metric.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -63,22 +63,59 @@ pub(crate) trait Watched: Send + Sync + 'static {
     fn count_long_poll(&self, worker: usize);
 }
 
-/// Starts the watchdog thread for `engine`; it holds only a weak reference.
-pub(crate) fn start<W: Watched>(engine: &Arc<W>, threshold: Duration) {
-    let weak = Arc::downgrade(engine);
-    let n = engine.probes().len();
-    let _ = std::thread::Builder::new()
-        .name("runtime-watchdog".into())
-        .spawn(move || watch(weak, n, threshold));
+/// The watchdog thread of one engine: stopped and joined by the engine's shutdown.
+pub(crate) struct Watchdog {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration) {
+impl Watchdog {
+    /// Tells the thread to stop, wakes it, and joins it (unless called from it).
+    pub(crate) fn stop_and_join(&self) {
+        *self.stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.stop.1.notify_all();
+        let h = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = h {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// Starts the watchdog thread for `engine`; it holds only a weak reference. `None` if no
+/// thread could be started (the detector is then off; nothing else depends on it).
+pub(crate) fn start<W: Watched>(engine: &Arc<W>, threshold: Duration) -> Option<Watchdog> {
+    let weak = Arc::downgrade(engine);
+    let n = engine.probes().len();
+    let stop = Arc::new((Mutex::new(false), Condvar::new()));
+    let s = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("runtime-watchdog".into())
+        .spawn(move || watch(weak, n, threshold, &s))
+        .ok()?;
+    Some(Watchdog {
+        stop,
+        thread: Mutex::new(Some(thread)),
+    })
+}
+
+fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration, stop: &(Mutex<bool>, Condvar)) {
     let period = (threshold / 4).max(Duration::from_millis(1));
     let mut last = vec![(0u64, 0u64); n];
     let mut since = vec![0u32; n];
     let mut reported = vec![u64::MAX; n];
     loop {
-        std::thread::sleep(period);
+        {
+            let stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
+            let (stopped, _) = stop
+                .1
+                .wait_timeout_while(stopped, period, |s| !*s)
+                .unwrap_or_else(|e| e.into_inner());
+            if *stopped {
+                return;
+            }
+        }
         let Some(engine) = weak.upgrade() else { return };
         if engine.is_shutdown() {
             return;

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::park::Unparker;
 use crate::task::{TaskRef, TaskState};
+use crate::thread_set::ThreadSet;
 use crate::Config;
 
 /// How long a reader waits for the fork server's report of its worker's exit before it
@@ -58,6 +59,8 @@ struct Inner {
     cv: Condvar,
     counter: Arc<Counter>,
     next_job: AtomicU64,
+    /// Every thread of the pool (readers, flushers): joined by `shutdown`.
+    threads: Arc<ThreadSet>,
 }
 
 /// Jobs submitted and not yet finished (queued or running), for the virtual clock: the
@@ -139,6 +142,8 @@ struct Conn {
     slot: usize,
     gen: u32,
     outbox: Mutex<Outbox>,
+    /// Where a flusher thread is started (the pool's set, joined at shutdown).
+    threads: Arc<ThreadSet>,
 }
 
 #[derive(Default)]
@@ -193,9 +198,9 @@ impl Conn {
         ob.flushing = true;
         drop(ob);
         let conn = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("runtime-proc-flush".into())
-            .spawn(move || conn.flush());
+        let spawned = self
+            .threads
+            .spawn("runtime-proc-flush".into(), move || conn.flush());
         if spawned.is_err() {
             // No thread: write here, blocking (the worker is reading, see the dispatch rule).
             self.flush();
@@ -269,6 +274,7 @@ impl Pool {
                 owner: OnceLock::new(),
             }),
             next_job: AtomicU64::new(1),
+            threads: Arc::new(ThreadSet::default()),
         });
         let pool = Pool { inner };
         let i = pool.inner.clone();
@@ -404,20 +410,18 @@ impl Inner {
     ) -> io::Result<()> {
         lock(&self.state).threads += 1;
         let me = self.clone();
-        let res = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                struct Exit(Arc<Inner>);
-                impl Drop for Exit {
-                    fn drop(&mut self) {
-                        lock(&self.0.state).threads -= 1;
-                        self.0.cv.notify_all();
-                    }
+        let res = self.threads.spawn(name.into(), move || {
+            struct Exit(Arc<Inner>);
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    lock(&self.0.state).threads -= 1;
+                    self.0.cv.notify_all();
                 }
-                let _exit = Exit(me);
-                POOL_THREAD.with(|p| p.set(true));
-                f()
-            });
+            }
+            let _exit = Exit(me);
+            POOL_THREAD.with(|p| p.set(true));
+            f()
+        });
         if let Err(e) = res {
             lock(&self.state).threads -= 1;
             return Err(e);
@@ -445,6 +449,7 @@ impl Inner {
                 slot,
                 gen,
                 outbox: Mutex::new(Outbox::default()),
+                threads: self.threads.clone(),
             });
             *s = Slot {
                 conn: Some(conn.clone()),
@@ -854,9 +859,20 @@ impl Inner {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        let counted_out = st.threads <= me;
         drop(st);
         drop(conns);
         drop(dropped);
+        // Threads that counted themselves out still hold an `Arc<Inner>` (and through it
+        // the control socket) until their last instruction: join them, so that when the
+        // runtime's drop returns, nothing of the pool is left. Flushers end at once: their
+        // connection was shut down above.
+        let grace = if counted_out {
+            Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+        self.threads.join_until(Instant::now() + grace, |_| false);
     }
 }
 

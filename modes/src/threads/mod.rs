@@ -17,13 +17,20 @@
 //! 1. `shutdown` is set and every worker unparked; each finishes the poll it is in, moves
 //!    its LIFO slot to its queue and exits, running nothing more;
 //! 2. the dropping thread waits for the workers up to a deadline (a worker stuck in a
-//!    long poll is reported and left behind, never waited on forever);
+//!    long poll is reported and left behind, never waited on forever), then *joins* each
+//!    worker that exited (`thread_set`): a worker drops its ring (its I/O cancelled and
+//!    reaped, its descriptors closed) and its references to `Shared` before it ends, so
+//!    once joined it holds nothing; the watchdog thread is stopped and joined too;
 //! 3. the registry is closed (from now on every poll is a cancellation that only drops
 //!    the future) and every live task is woken; with no worker alive, a wake runs the
-//!    task right on the waking thread; queued blocking jobs are cancelled;
+//!    task right on the waking thread; queued blocking jobs are cancelled and the idle
+//!    blocking threads joined;
 //! 4. the dropping thread steals every queued task and runs it.
 //!
-//! So every pending future is dropped exactly once, on the dropping thread.
+//! So every pending future is dropped exactly once, on the dropping thread, and when
+//! `shutdown` returns no thread of the pool is left (but a worker stuck past the deadline,
+//! or a blocking job still running, each reported), and neither is any descriptor that
+//! such a thread held.
 
 pub(crate) mod idle;
 mod worker;
@@ -77,6 +84,9 @@ pub(crate) struct Shared {
     stop_cv: Condvar,
     /// `Gil` mode: the lock held around every poll.
     pub(crate) gil: Option<crate::gil::Gil>,
+    /// The worker threads, joined by `shutdown`.
+    threads: crate::thread_set::ThreadSet,
+    watchdog: std::sync::OnceLock<crate::watchdog::Watchdog>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -143,6 +153,8 @@ impl Shared {
             stopped: Mutex::new(false),
             stop_cv: Condvar::new(),
             gil: cfg.gil.map(crate::gil::Gil::new),
+            threads: Default::default(),
+            watchdog: Default::default(),
         });
         for d in shared.drivers.iter() {
             let weak = Arc::downgrade(&shared);
@@ -161,9 +173,9 @@ impl Shared {
             let s = shared.clone();
             let core = cores.as_ref().map(|c| c[index % c.len()]);
             *lock(&shared.live) += 1;
-            let spawned = std::thread::Builder::new()
-                .name(format!("runtime-worker-{index}"))
-                .spawn(move || {
+            let spawned = shared
+                .threads
+                .spawn(format!("runtime-worker-{index}"), move || {
                     if let Some(core) = core {
                         core_affinity::set_for_current(core);
                     }
@@ -176,7 +188,9 @@ impl Shared {
             }
         }
         if let Some(threshold) = cfg.long_poll_threshold {
-            crate::watchdog::start(&shared, threshold);
+            if let Some(w) = crate::watchdog::start(&shared, threshold) {
+                let _ = shared.watchdog.set(w);
+            }
         }
         Ok(shared)
     }
@@ -231,6 +245,12 @@ impl Shared {
     ) -> F::Output {
         if is_worker_of(self) {
             panic!("block_on called from a worker of this runtime: await the future instead");
+        }
+        if self.gil.as_ref().is_some_and(crate::gil::Gil::held_here) {
+            // The GIL is not re-entrant: the outer block_on holds it around this very poll.
+            panic!(
+                "block_on called from inside a block_on of this Gil runtime (this thread holds its GIL): await the future instead"
+            );
         }
         let _ctx = crate::context::enter(sched);
         let waker = Waker::from(Arc::new(ThreadWake(std::thread::current())));
@@ -299,6 +319,17 @@ impl Shared {
         }
         let stuck = *live;
         drop(live);
+        if let Some(w) = self.watchdog.get() {
+            w.stop_and_join();
+        }
+        // Workers that counted themselves out are a few instructions from their end; one
+        // still busy past the deadline is not waited for again.
+        let grace = if stuck > 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1)
+        };
+        let stuck = stuck.max(self.threads.join_until(Instant::now() + grace, |_| false));
         let _ctx = crate::context::enter(crate::Scheduler(crate::sched::Engine::Threads(
             self.clone(),
         )));
