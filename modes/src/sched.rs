@@ -62,6 +62,7 @@ impl Scheduler {
     /// sched.shutdown();
     /// ```
     pub fn threads(cfg: &Config) -> Result<(Scheduler, ParkBackend), String> {
+        check_workers(cfg)?;
         let shared = threads::Shared::start(cfg)?;
         let backend = shared.backend.clone();
         Ok((Scheduler(Engine::Threads(shared)), backend))
@@ -80,6 +81,7 @@ impl Scheduler {
     /// sched.shutdown(); // kills and reaps the workers and the fork server
     /// ```
     pub fn processes(cfg: &Config) -> Result<(Scheduler, ParkBackend), String> {
+        check_workers(cfg)?;
         let pool = crate::procs::Pool::start(cfg)?;
         let shared = single::Shared::with_pool(cfg, Some(pool));
         let backend = shared.backend.clone();
@@ -621,6 +623,18 @@ impl Scheduler {
             },
         }
     }
+}
+
+/// Refuses a worker count no machine can run, before anything is started.
+fn check_workers(cfg: &Config) -> Result<(), String> {
+    if cfg.workers > crate::MAX_WORKERS {
+        return Err(format!(
+            "invalid worker count {}: at most {} workers",
+            cfg.workers,
+            crate::MAX_WORKERS
+        ));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Scheduler {

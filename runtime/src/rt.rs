@@ -27,6 +27,8 @@ pub struct Runtime {
     handle: Handle,
     clock: Clock,
     workers: usize,
+    /// `shutdown_timeout` ran: the drop has nothing left to do.
+    shut_down: bool,
 }
 
 impl Runtime {
@@ -50,6 +52,7 @@ impl Runtime {
             handle: Handle { sched, mode },
             clock,
             workers,
+            shut_down: false,
         }
     }
 
@@ -305,13 +308,21 @@ impl Runtime {
     /// rt.spawn(std::future::pending::<()>());
     /// assert_eq!(rt.shutdown_timeout(Duration::from_secs(1)), 0);
     /// ```
-    pub fn shutdown_timeout(self, timeout: Duration) -> usize {
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> usize {
+        self.shut_down = true;
         self.handle.sched.shutdown_timeout(timeout)
     }
 }
 
 impl Drop for Runtime {
+    /// Shuts down (see [`Runtime::shutdown_timeout`]): when it returns, every task's
+    /// future has been dropped and every thread, process and descriptor of the runtime
+    /// released; the only things left are a blocking job still running (its thread ends
+    /// when it returns) and a worker stuck in one poll for over 10 s, both reported on
+    /// stderr. Safe to run during thread-local teardown.
     fn drop(&mut self) {
-        self.handle.sched.shutdown();
+        if !self.shut_down {
+            self.handle.sched.shutdown();
+        }
     }
 }

@@ -95,11 +95,23 @@ pub(crate) struct Shared {
     pub(crate) procs: Option<crate::procs::Pool>,
     /// What the loop runs now, for the long-poll detector.
     probe: crossbeam_utils::CachePadded<crate::watchdog::Probe>,
+    watchdog: std::sync::OnceLock<crate::watchdog::Watchdog>,
 }
 
 struct CoreSlot {
     core: Option<Box<Core>>,
     waiters: Vec<Thread>,
+    /// Set by `shutdown` when it drops the core: the loop is gone for good.
+    gone: bool,
+}
+
+/// Why the core could not be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoCore {
+    /// This thread runs the loop already (the caller would wait for itself).
+    InLoop,
+    /// The loop was shut down.
+    ShutDown,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -151,6 +163,7 @@ impl Shared {
             core: Mutex::new(CoreSlot {
                 core: Some(Box::new(Core::new(weak.as_ptr() as usize, parker))),
                 waiters: Vec::new(),
+                gone: false,
             }),
             time,
             registry: Registry::new(1),
@@ -163,9 +176,12 @@ impl Shared {
             stats: Default::default(),
             procs,
             probe: Default::default(),
+            watchdog: Default::default(),
         });
         if let Some(threshold) = cfg.long_poll_threshold {
-            crate::watchdog::start(&shared, threshold);
+            if let Some(w) = crate::watchdog::start(&shared, threshold) {
+                let _ = shared.watchdog.set(w);
+            }
         }
         shared
     }
@@ -208,16 +224,18 @@ impl Shared {
         core::is_local(self.id())
     }
 
-    /// Takes the core, waiting while another thread runs the loop. `None` if this thread
-    /// is already running it (the caller would deadlock).
-    fn take_core(self: &Arc<Self>) -> Option<Box<Core>> {
+    /// Takes the core, waiting while another thread runs the loop.
+    fn take_core(self: &Arc<Self>) -> Result<Box<Core>, NoCore> {
         if self.is_loop_thread() {
-            return None;
+            return Err(NoCore::InLoop);
         }
         loop {
             let mut slot = lock(&self.core);
             if let Some(core) = slot.core.take() {
-                return Some(core);
+                return Ok(core);
+            }
+            if slot.gone {
+                return Err(NoCore::ShutDown);
             }
             slot.waiters.push(std::thread::current());
             drop(slot);
@@ -247,10 +265,13 @@ impl Shared {
         sched: crate::Scheduler,
         fut: F,
     ) -> F::Output {
-        let Some(core) = self.take_core() else {
-            panic!("block_on called from inside the runtime's own loop: await the future instead");
-        };
-        self.run_with_core(core, sched, fut)
+        match self.take_core() {
+            Ok(core) => self.run_with_core(core, sched, fut),
+            Err(NoCore::InLoop) => panic!(
+                "block_on called from inside the runtime's own loop: await the future instead"
+            ),
+            Err(NoCore::ShutDown) => panic!("block_on called on a runtime that has shut down"),
+        }
     }
 
     fn run_with_core<F: Future>(
@@ -269,7 +290,7 @@ impl Shared {
     /// Runs the loop until `stop()` (asyncio's `run_forever`). Returns `false` without
     /// running if called from inside the loop.
     pub(crate) fn run_forever(self: &Arc<Self>, sched: crate::Scheduler) -> bool {
-        let Some(core) = self.take_core() else {
+        let Ok(core) = self.take_core() else {
             return false;
         };
         let core = CoreGuard::new(self, core);
@@ -334,6 +355,9 @@ impl Shared {
             self.probe.leave();
         }
         core.polls.set(core.polls.get() + n as u64);
+        // Published at every iteration (a relaxed store), so `metrics()` is current while
+        // the loop runs, not only once it parks.
+        self.stats.polls.store(core.polls.get(), Ordering::Relaxed);
         n
     }
 
@@ -388,27 +412,35 @@ impl Shared {
             core.spin_misses.set(core.spin_misses.get() + 1);
         }
         core.parks.set(core.parks.get() + 1);
-        let ord = std::sync::atomic::Ordering::Relaxed;
-        self.stats.polls.store(core.polls.get(), ord);
-        self.stats.parks.store(core.parks.get(), ord);
+        self.stats.parks.store(core.parks.get(), Ordering::Relaxed);
         core.park(timeout);
     }
 
     /// Drops every task's future exactly once, on this thread, then closes the loop.
+    /// Idempotent: a second call (`shutdown_timeout`, then the runtime's drop) returns at
+    /// once.
+    ///
+    /// What is released before it returns, in order:
+    /// 1. every task's future (dropped here, in the runtime's context) and every timer;
+    /// 2. queued blocking jobs (dropped unrun) and the idle blocking threads (joined);
+    /// 3. the core: its ring (in-flight I/O cancelled and reaped, descriptors closed);
+    /// 4. the watchdog thread (joined); in `Processes`, the worker processes and the fork
+    ///    server (killed and reaped) and the pool's threads (joined).
+    ///
+    /// Left behind, and said so: a blocking job still running (its thread finishes it).
     pub(crate) fn shutdown(self: &Arc<Self>, sched: crate::Scheduler) {
-        let core = if self.is_loop_thread() {
-            None
-        } else {
-            Some(self.take_core().expect("checked above"))
-        };
-        let Some(core) = core else {
-            // Dropped from inside its own loop: just refuse new work; the running loop
-            // cannot be torn down from under itself.
-            self.registry.close_and_cancel_all();
-            if let Some(p) = &self.procs {
-                p.shutdown();
+        let core = match self.take_core() {
+            Ok(core) => core,
+            Err(NoCore::ShutDown) => return,
+            Err(NoCore::InLoop) => {
+                // Dropped from inside its own loop: just refuse new work; the running loop
+                // cannot be torn down from under itself.
+                self.registry.close_and_cancel_all();
+                if let Some(p) = &self.procs {
+                    p.shutdown();
+                }
+                return;
             }
-            return;
         };
         {
             let _ctx = crate::context::enter(sched);
@@ -447,6 +479,19 @@ impl Shared {
             }
         }
         drop(core);
+        {
+            let waiters = {
+                let mut slot = lock(&self.core);
+                slot.gone = true;
+                std::mem::take(&mut slot.waiters)
+            };
+            for t in waiters {
+                t.unpark();
+            }
+        }
+        if let Some(w) = self.watchdog.get() {
+            w.stop_and_join();
+        }
         // Every task awaiting a job was dropped above: now kill and reap the workers.
         if let Some(p) = &self.procs {
             p.shutdown();
@@ -478,6 +523,14 @@ impl Shared {
             }
             {
                 let mut slot = lock(&self.core);
+                if slot.gone {
+                    // Shut down: every task was cancelled, so the handle was ready above;
+                    // never wait for a loop that will not run again.
+                    return Err(crate::JoinError::failed(
+                        handle.id(),
+                        "join() on a runtime that has shut down",
+                    ));
+                }
                 if slot.core.is_none() {
                     slot.waiters.push(std::thread::current());
                 } else {
