@@ -3,6 +3,11 @@
 //! `enter` is called by every thread that runs a loop (the `block_on` caller, workers,
 //! blocking-pool threads); it makes `spawn`, `sleep` and `now` find their runtime. The
 //! guard restores the previous value, so nesting is harmless.
+//!
+//! During thread-local teardown (a runtime kept in a `thread_local!` is dropped when its
+//! thread exits, maybe after `CURRENT` itself was destroyed) nothing here panics: `enter`
+//! then sets nothing, and `current`/`with` see no runtime. Shutdown still works there; a
+//! destructor that spawns during it finds no runtime, as after shutdown anyway.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -29,19 +34,25 @@ thread_local! {
 /// assert!(modes::context::current().is_none()); // block_on's guard restored `None`
 /// ```
 pub struct EnterGuard {
-    prev: Option<Scheduler>,
+    /// `None`: the thread-local was already destroyed, so nothing was set.
+    prev: Option<Option<Scheduler>>,
 }
 
-/// Makes `sched` the current runtime of this thread until the guard is dropped.
+/// Makes `sched` the current runtime of this thread until the guard is dropped (a no-op
+/// during thread-local teardown, see the module docs).
 pub(crate) fn enter(sched: Scheduler) -> EnterGuard {
-    let prev = CURRENT.with(|c| c.replace(Some(sched)));
+    let prev = CURRENT.try_with(|c| c.replace(Some(sched))).ok();
     EnterGuard { prev }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        let _ = CURRENT.try_with(|c| c.replace(prev));
+        if let Some(prev) = self.prev.take() {
+            // The previous value is dropped outside the borrow: a runtime's last handle
+            // may go here, and its drop may enter again.
+            let old = CURRENT.try_with(|c| c.replace(prev)).ok();
+            drop(old);
+        }
     }
 }
 
@@ -68,7 +79,11 @@ pub fn current() -> Option<Scheduler> {
 /// assert!(modes::context::with(|s| s.is_none()));
 /// ```
 pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
-    CURRENT.with(|c| f(c.borrow().as_ref()))
+    let mut f = Some(f);
+    match CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref())) {
+        Ok(r) => r,
+        Err(_) => (f.take().expect("not called yet"))(None),
+    }
 }
 
 pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
@@ -94,7 +109,7 @@ pub fn current_task() -> Option<TaskId> {
 pub(crate) struct TaskGuard(Option<TaskId>);
 
 pub(crate) fn enter_task(meta: &Meta) -> TaskGuard {
-    TaskGuard(TASK.with(|t| t.replace(Some(meta.id))))
+    TaskGuard(TASK.try_with(|t| t.replace(Some(meta.id))).ok().flatten())
 }
 
 impl Drop for TaskGuard {
