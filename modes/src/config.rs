@@ -4,6 +4,21 @@ use std::time::Duration;
 
 use crate::time::ClockKind;
 
+/// The most workers (threads, or processes in `Processes`) a runtime may have.
+///
+/// Chosen so that a pool that can start on an ordinary machine always can: 1,024 threads
+/// use about 8 GiB of *reserved* stack (2 MiB each, committed only as used), and 1,024
+/// worker processes stay far below a default `RLIMIT_NPROC`. Beyond it a count is almost
+/// certainly a mistake (a stray `usize::MAX` used to abort the process on allocation),
+/// and oversubscription experiments reach their plateau long before.
+///
+/// ```
+/// assert_eq!(modes::MAX_WORKERS, 1024);
+/// let cfg = modes::Config { workers: modes::MAX_WORKERS + 1, ..Default::default() };
+/// assert!(modes::Scheduler::threads(&cfg).is_err());
+/// ```
+pub const MAX_WORKERS: usize = 1024;
+
 /// Settings shared by every mode. The `runtime` crate's `Builder` validates them and
 /// fills this in; `modes` trusts it.
 ///

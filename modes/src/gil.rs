@@ -123,6 +123,11 @@ impl Gil {
         HELD.with(|h| h.set(self as *const Gil));
     }
 
+    /// `true` if the calling thread holds this lock now (taking it again would deadlock).
+    pub(crate) fn held_here(&self) -> bool {
+        HELD.with(|h| std::ptr::eq(h.get(), self))
+    }
+
     pub(crate) fn release(&self) {
         HELD.with(|h| h.set(std::ptr::null()));
         if let Some(t) = self

@@ -106,7 +106,8 @@ pub enum Clock {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// `workers(0)`: a pool needs at least one worker.
+    /// `workers(n)` with `n` 0 or above [`MAX_WORKERS`](crate::MAX_WORKERS): a pool needs
+    /// at least one worker, and each worker is an OS thread or process.
     InvalidWorkers(usize),
     /// The operating system refused a resource the runtime needs (a thread, a socket, a
     /// process); the message says which.
@@ -128,7 +129,8 @@ impl fmt::Display for BuildError {
             BuildError::InvalidWorkers(n) => {
                 write!(
                     f,
-                    "invalid worker count {n}: a runtime needs at least 1 worker"
+                    "invalid worker count {n}: a runtime needs 1 to {} workers",
+                    modes::MAX_WORKERS
                 )
             }
             BuildError::ClockNotSupported { mode, clock } => {
@@ -209,11 +211,16 @@ impl Builder {
     }
 
     /// Worker threads or processes for the pool modes (default: the number of CPUs).
-    /// `Single` ignores it beyond validation. Zero is a [`BuildError::InvalidWorkers`].
+    /// `Single` ignores it beyond validation. Zero, or more than
+    /// [`MAX_WORKERS`](crate::MAX_WORKERS), is a [`BuildError::InvalidWorkers`], refused
+    /// before anything (a thread, a process) is started.
     ///
     /// ```
-    /// assert!(runtime::Runtime::builder().workers(2).build().is_ok());
-    /// assert!(runtime::Runtime::builder().workers(0).build().is_err());
+    /// use runtime::{BuildError, Mode, Runtime, MAX_WORKERS};
+    /// assert!(Runtime::builder().workers(2).build().is_ok());
+    /// assert!(Runtime::builder().workers(0).build().is_err());
+    /// let too_many = Runtime::builder().mode(Mode::Processes).workers(MAX_WORKERS + 1).build();
+    /// assert_eq!(too_many.unwrap_err(), BuildError::InvalidWorkers(MAX_WORKERS + 1));
     /// ```
     pub fn workers(mut self, n: usize) -> Builder {
         self.workers = Some(n);
@@ -372,8 +379,8 @@ impl Builder {
     /// assert!(matches!(err, Err(runtime::BuildError::InvalidWorkers(0))));
     /// ```
     pub fn build(self) -> Result<Runtime, BuildError> {
-        if self.workers == Some(0) {
-            return Err(BuildError::InvalidWorkers(0));
+        if let Some(n) = self.workers.filter(|&n| n == 0 || n > modes::MAX_WORKERS) {
+            return Err(BuildError::InvalidWorkers(n));
         }
         if self.blocking_threads == 0 {
             return Err(BuildError::Invalid(

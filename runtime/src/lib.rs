@@ -136,7 +136,7 @@ pub use modes::io::{IoBackend, IoBuf, IoBufMut};
 pub use modes::procs::{ProcessMetrics, ProcessWorkerMetrics};
 pub use modes::{
     sleep, sleep_until, CallbackHandle, JoinError, JoinHandle, ParkBackend, RuntimeMetrics, Sleep,
-    TaskId, TaskRef, TaskState, WorkerMetrics,
+    TaskId, TaskRef, TaskState, WorkerMetrics, MAX_WORKERS,
 };
 
 use std::future::Future;
