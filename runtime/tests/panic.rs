@@ -104,7 +104,7 @@ rt_test! {
         assert_eq!(rt.block_on(async { spawn(async { 1 }).await.unwrap() }), 1);
     }
 
-    fn panicking_destructor_of_a_cancelled_task_is_contained(rt: &Runtime) {
+    fn panicking_destructor_of_a_cancelled_task_is_reported_as_its_panic(rt: &Runtime) {
         rt.block_on(async {
             let (fut, counts) = counted(async {
                 let _bomb = PanicOnDrop;
@@ -113,9 +113,29 @@ rt_test! {
             let t = spawn(fut);
             yield_until("suspended", || counts.polls() == 1).await;
             t.cancel();
+            // As tokio reports it: the cancellation ran the destructor, which panicked, so
+            // the task's outcome is that panic, not a quiet cancellation.
             let err = t.await.unwrap_err();
-            assert!(err.is_cancelled(), "still a cancellation: {err}");
+            assert!(err.is_panic(), "a panic, not a cancellation: {err}");
+            assert!(!err.is_cancelled());
+            assert_eq!(err.panic_message(), Some("destructor boom"));
             assert_eq!(counts.drops(), 1);
+            assert_eq!(spawn(async { 2 }).await.unwrap(), 2);
+        });
+    }
+
+    fn panicking_destructor_after_the_last_poll_fails_the_task(rt: &Runtime) {
+        /// Ready at once, and panics when dropped afterwards.
+        struct ReadyThenBoom(#[allow(dead_code)] PanicOnDrop);
+        impl std::future::Future for ReadyThenBoom {
+            type Output = u8;
+            fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+                std::task::Poll::Ready(7)
+            }
+        }
+        rt.block_on(async {
+            let err = spawn(ReadyThenBoom(PanicOnDrop)).await.unwrap_err();
+            assert_eq!(err.panic_message(), Some("destructor boom"));
             assert_eq!(spawn(async { 2 }).await.unwrap(), 2);
         });
     }
@@ -130,7 +150,8 @@ rt_test! {
         rt.block_on(async { yield_until("suspended", || counts.polls() == 1).await });
         support::drop_runtime(rt);
         assert_eq!(counts.drops(), 1);
-        assert!(t.join().unwrap_err().is_cancelled());
+        // The shutdown cancelled it, and its destructor panicked: reported as a panic.
+        assert_eq!(t.join().unwrap_err().panic_message(), Some("destructor boom"));
     }
 
     fn panicking_blocking_job_fails_alone(rt: &Runtime) {

@@ -92,8 +92,12 @@ where
         // once the runtime is going away, whatever woke the task.
         let cancelled = flags & super::state::CANCEL != 0 || meta.scheduler.registry().is_closed();
         let outcome = if cancelled {
-            drop_in_place_guarded(fut.as_mut());
-            Err(JoinError::cancelled(meta.id))
+            // A destructor that panics while the task is cancelled makes the task's
+            // outcome that panic (as tokio reports it), not a quiet cancellation.
+            match drop_in_place_guarded(fut.as_mut()) {
+                None => Err(JoinError::cancelled(meta.id)),
+                Some(payload) => Err(JoinError::from_unwind(meta.id, payload)),
+            }
         } else {
             let Some(inner) = fut.as_mut().as_pin_mut() else {
                 // async-task never polls a completed future; stay pending if it ever did.
@@ -106,8 +110,12 @@ where
             match res {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(v)) => {
-                    drop_in_place_guarded(fut.as_mut());
-                    if meta.flags.load() & super::state::CANCEL != 0 {
+                    if let Some(payload) = drop_in_place_guarded(fut.as_mut()) {
+                        // The value is there but the future's own destructor panicked:
+                        // the task failed, as if the panic had come from its last poll.
+                        drop(v);
+                        Err(JoinError::from_unwind(meta.id, payload))
+                    } else if meta.flags.load() & super::state::CANCEL != 0 {
                         // Cancelled while it ran and it finished without another await:
                         // asyncio reports such a task cancelled (`_must_cancel`), and so
                         // do we; the value is dropped.
@@ -118,7 +126,13 @@ where
                     }
                 }
                 Err(payload) => {
-                    drop_in_place_guarded(fut.as_mut());
+                    if let Some(second) = drop_in_place_guarded(fut.as_mut()) {
+                        // The poll's panic is the outcome; the destructor's is only told.
+                        eprintln!(
+                            "runtime: a task's future panicked again while being dropped: {}",
+                            panic_message(second.as_ref())
+                        );
+                    }
                     Err(JoinError::from_unwind(meta.id, payload))
                 }
             }
@@ -129,14 +143,10 @@ where
     }
 }
 
-/// Drops the inner future in place; a panic in its destructor is reported, not propagated.
-fn drop_in_place_guarded<F>(mut fut: Pin<&mut Option<F>>) {
-    if let Err(p) = catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
-        eprintln!(
-            "runtime: a task's future panicked while being dropped: {}",
-            panic_message(p.as_ref())
-        );
-    }
+/// Drops the inner future in place; a panic in its destructor is caught and returned
+/// (the caller makes it the task's outcome), never propagated into the scheduler.
+fn drop_in_place_guarded<F>(mut fut: Pin<&mut Option<F>>) -> Option<Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(|| fut.set(None))).err()
 }
 
 impl<F: Future> Drop for Harness<'_, F>
