@@ -23,6 +23,19 @@ fn find(name: &str) -> Option<TaskRef> {
 }
 
 rt_test! {
+    fn metrics_are_current_while_the_loop_runs(rt: &Runtime) {
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..200).map(|_| spawn(async {})).collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            // Published while the loop runs (every iteration in Single, every 61 ticks or
+            // at a park in a pool), not only once it goes idle: this loop never parks.
+            let polls = || rt.metrics().workers.iter().map(|w| w.polls).sum::<u64>();
+            yield_until("200 polls counted", || polls() >= 200).await;
+        });
+    }
+
     fn park_backend_matches_the_configuration(rt: &Runtime, flavor: Flavor) {
         match (flavor.io_uring, rt.park_backend()) {
             (false, ParkBackend::Plain { reason }) => {

@@ -80,15 +80,21 @@ rt_test! {
     fn done_callback_runs_once_with_the_outcome(rt: &Runtime) {
         let seen = Log::new();
         rt.block_on(async {
-            let t = spawn(async {
-                yield_now().await;
+            // The task cannot finish before the gate opens, so the callbacks are added to
+            // a task that is still running, in every mode (a pool could otherwise finish
+            // a task that only yields before the callbacks are added).
+            let (open, gate) = settable::<()>();
+            let t = spawn(async move {
+                gate.await.unwrap();
                 "value"
             });
             for tag in ["first", "second"] {
                 let s = seen.clone();
                 t.add_done_callback(move |out| s.push(format!("{tag}:{}", out.as_ref().unwrap())));
             }
+            yield_now().await;
             assert!(seen.get().is_empty(), "callbacks wait for completion");
+            open.set(()).unwrap();
             assert_eq!(t.await.unwrap(), "value");
         });
         // Once each, in the order they were added (asyncio's order).
