@@ -73,8 +73,9 @@ pub struct RunArgs {
     /// The runtime mode to measure, or `all` (a mode that fails to build is skipped with a note).
     #[arg(long, value_enum, default_value_t = ModeArg::Threads)]
     pub mode: ModeArg,
-    /// Worker threads or processes for the pool modes [default: the number of CPUs].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Worker threads or processes for the pool modes [default: the number of CPUs]; 1 to
+    /// the runtime's `MAX_WORKERS` (1024), checked before anything runs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=runtime::MAX_WORKERS as i64))]
     pub workers: Option<u32>,
     /// Pin threads to cores: pool workers one per core, a single loop (`single`,
     /// `tokio-ct`) to core 0.

@@ -65,6 +65,19 @@ fn run(args: &RunArgs) -> ExitCode {
              (use `cargo run --release -p bench`)"
         );
     }
+    // Every flag is checked before anything is measured: a run of minutes must not end in
+    // an error it could have given at once. `--json`'s file is created (or truncated) now.
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+        {
+            eprintln!("error: cannot write --json {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     exec::ours::set_switch_interval(std::time::Duration::from_micros(args.switch_interval_us));
     exec::ours::set_readiness(args.io == cli::IoArg::Readiness);
     let workers = args.workers.map_or_else(

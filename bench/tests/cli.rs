@@ -90,10 +90,31 @@ fn mode_all_skips_what_does_not_build() {
 }
 
 #[test]
+fn an_unwritable_json_path_fails_before_anything_is_measured() {
+    let out = bench(&[
+        "--mode",
+        "all",
+        "--quick",
+        "--json",
+        "/nonexistent-dir/run.json",
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: cannot write --json /nonexistent-dir/run.json"),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "", "nothing was measured");
+}
+
+#[test]
 fn bad_arguments_fail_with_a_message() {
     for (args, expect) in [
         (&["--mode", "nope"][..], "nope"),
         (&["--workers", "0"][..], "0"),
+        (&["--workers", "100000"][..], "100000"),
+        (&["--workers", "1025"][..], "1..=1024"),
+        (&["--switch-interval-us", "0"][..], "0"),
         (&["--workload", "nope"][..], "nope"),
         (&["--workload", "io,nope"][..], "nope"),
         (&["--peer", "nope"][..], "nope"),
