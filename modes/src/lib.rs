@@ -26,6 +26,7 @@ mod blocking;
 mod callback;
 mod config;
 pub mod context;
+mod fd_slot;
 pub mod gil;
 pub mod io;
 mod loom;

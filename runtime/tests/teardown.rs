@@ -169,6 +169,22 @@ rt_test_io! {
         assert_released(fds, "after refused builds");
     }
 
+    fn handles_kept_past_the_drop_hold_no_descriptor(b: Builder) {
+        let _serial = serial();
+        exercise(&b.clone().build().unwrap());
+        let fds = open_fds();
+        let rt = b.build().unwrap();
+        exercise(&rt);
+        let pending = rt.spawn(pending::<()>());
+        let done = rt.spawn(async { 1 });
+        let handle = rt.handle();
+        drop(rt);
+        assert_released(fds, "after the drop, with a Handle and two JoinHandles kept");
+        assert!(pending.join().unwrap_err().is_cancelled());
+        let _ = done.join();
+        drop(handle);
+    }
+
     fn nested_block_on_is_a_clear_panic_where_it_would_deadlock(b: Builder) {
         let _serial = serial();
         let rt = &b.build().unwrap();

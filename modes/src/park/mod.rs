@@ -62,8 +62,12 @@ impl std::fmt::Display for ParkBackend {
 }
 
 pub(crate) enum Signal {
-    Condvar { lock: Mutex<()>, cv: Condvar },
-    EventFd(std::os::fd::OwnedFd),
+    Condvar {
+        lock: Mutex<()>,
+        cv: Condvar,
+    },
+    /// Closed by [`Unparker::release`] once the ring that reads it is gone.
+    EventFd(crate::fd_slot::FdSlot),
 }
 
 pub(crate) struct Inner {
@@ -86,7 +90,18 @@ impl Unparker {
                 drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
                 cv.notify_one();
             }
-            Signal::EventFd(fd) => crate::io::uring::ring::signal(fd),
+            Signal::EventFd(fd) => {
+                fd.with(crate::io::uring::ring::signal);
+            }
+        }
+    }
+
+    /// Closes the eventfd (if any): called by the engine's shutdown once the loop's ring
+    /// is dropped, so that a `Handle` or `JoinHandle` kept past the runtime's drop holds
+    /// no descriptor. Later unparks do nothing.
+    pub(crate) fn release(&self) {
+        if let Signal::EventFd(fd) = &self.0.signal {
+            fd.close();
         }
     }
 }

@@ -21,6 +21,7 @@ use super::{
     fork_server, kind, Job, JobOutput, ProcessMetrics, ProcessWorkerMetrics, Trampoline,
     WorkerSettings,
 };
+use crate::fd_slot::FdSlot;
 use crate::park::Unparker;
 use crate::task::{TaskRef, TaskState};
 use crate::thread_set::ThreadSet;
@@ -53,7 +54,9 @@ struct Inner {
     max_async: usize,
     has_initializer: bool,
     fork_server: libc::pid_t,
-    ctl: OwnedFd,
+    /// The control socket to the fork server; closed by `shutdown` once its reader is
+    /// joined (a `JoinHandle` kept past the runtime's drop keeps `Inner` alive).
+    ctl: FdSlot,
     ctl_write: Mutex<()>,
     state: Mutex<State>,
     cv: Condvar,
@@ -255,7 +258,7 @@ impl Pool {
             max_async: cfg.processes.max_async_jobs_per_worker.max(1),
             has_initializer: cfg.processes.initializer.is_some(),
             fork_server,
-            ctl,
+            ctl: FdSlot::new(ctl),
             ctl_write: Mutex::new(()),
             state: Mutex::new(State {
                 sync_q: VecDeque::new(),
@@ -465,12 +468,16 @@ impl Inner {
         // Registered before the request, so that the fork server's SPAWNED finds it.
         let sent = {
             let _g = lock(&self.ctl_write);
-            ipc::send_frame_with_fd(
-                self.ctl.as_raw_fd(),
-                (u64::from(conn.gen) << 32) | slot as u64,
-                kind::SPAWN,
-                theirs.as_raw_fd(),
-            )
+            self.ctl
+                .with(|ctl| {
+                    ipc::send_frame_with_fd(
+                        ctl,
+                        (u64::from(conn.gen) << 32) | slot as u64,
+                        kind::SPAWN,
+                        theirs.as_raw_fd(),
+                    )
+                })
+                .unwrap_or_else(|| Err(io::Error::other("the process pool has shut down")))
         };
         // Our copy of the worker's end: if no worker got it, our end now reads EOF.
         drop(theirs);
@@ -760,7 +767,8 @@ impl Inner {
 
     /// The control socket's reader: spawn replies and exit reports from the fork server.
     fn control_reader(self: Arc<Self>) {
-        let mut r = FrameReader::new(self.ctl.as_raw_fd());
+        // `shutdown` closes the socket only after this thread is joined.
+        let mut r = FrameReader::new(self.ctl.raw());
         while let Ok(Some(f)) = r.read() {
             let word = |b: &[u8]| i32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
             let mut st = lock(&self.state);
@@ -832,8 +840,10 @@ impl Inner {
             c.close();
         }
         // EOF on the control socket: the fork server kills and reaps the workers, exits.
-        // SAFETY: shutdown on a descriptor we own.
-        unsafe { libc::shutdown(self.ctl.as_raw_fd(), libc::SHUT_RDWR) };
+        self.ctl.with(|ctl| {
+            // SAFETY: shutdown on a descriptor we own, held open by `with`.
+            unsafe { libc::shutdown(ctl, libc::SHUT_RDWR) }
+        });
         let me = usize::from(POOL_THREAD.with(|p| p.get()));
         let mut st = lock(&self.state);
         let mut deadline = Instant::now() + SHUTDOWN_WAIT;
@@ -872,7 +882,11 @@ impl Inner {
         } else {
             Duration::ZERO
         };
-        self.threads.join_until(Instant::now() + grace, |_| false);
+        if self.threads.join_until(Instant::now() + grace, |_| false) == 0 && counted_out {
+            // No thread of ours is left to read the control socket: close it now, not
+            // when the last owner of the engine goes.
+            self.ctl.close();
+        }
     }
 }
 

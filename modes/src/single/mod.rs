@@ -425,7 +425,8 @@ impl Shared {
     /// 2. queued blocking jobs (dropped unrun) and the idle blocking threads (joined);
     /// 3. the core: its ring (in-flight I/O cancelled and reaped, descriptors closed);
     /// 4. the watchdog thread (joined); in `Processes`, the worker processes and the fork
-    ///    server (killed and reaped) and the pool's threads (joined).
+    ///    server (killed and reaped), the pool's threads (joined) and its control socket;
+    /// 5. the loop's eventfd, even if handles of the runtime outlive it.
     ///
     /// Left behind, and said so: a blocking job still running (its thread finishes it).
     pub(crate) fn shutdown(self: &Arc<Self>, sched: crate::Scheduler) {
@@ -496,6 +497,9 @@ impl Shared {
         if let Some(p) = &self.procs {
             p.shutdown();
         }
+        // The ring went with the core: its eventfd may close now, whoever still holds the
+        // engine (a `Handle`, a `JoinHandle` kept past the drop).
+        self.unparker.release();
     }
 
     pub(crate) fn block_on_join<T: Send + 'static>(

@@ -370,6 +370,11 @@ impl Shared {
         for d in self.drivers.iter() {
             drop(d.timers.drain());
         }
+        // Every worker was joined, so every ring is gone: close their eventfds now, not
+        // when the last handle of the runtime goes.
+        for u in self.unparkers.iter() {
+            u.release();
+        }
         0
     }
 }

@@ -19,7 +19,7 @@
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -101,12 +101,12 @@ pub(crate) struct Ring {
     reaped: RefCell<Vec<(u64, i32, u32)>>,
 }
 
-/// Signals a parked ring: one 8-byte write to its eventfd.
-pub(crate) fn signal(fd: &OwnedFd) {
+/// Signals a parked ring: one 8-byte write to its eventfd `fd` (held open by the caller).
+pub(crate) fn signal(fd: std::os::fd::RawFd) {
     let one: u64 = 1;
-    // SAFETY: writes 8 bytes from a live local to an eventfd we own; a failure (counter
-    // overflow, impossible here) would only lose a wake that is already pending.
-    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    // SAFETY: writes 8 bytes from a live local to an eventfd the caller holds open; a
+    // failure (counter overflow, impossible here) would only lose a wake already pending.
+    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
 }
 
 impl Ring {
@@ -144,7 +144,7 @@ impl Ring {
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let inner = Inner::new(Signal::EventFd(fd));
+        let inner = Inner::new(Signal::EventFd(crate::fd_slot::FdSlot::new(fd)));
         let shared = Arc::new(RingShared {
             requests: Mutex::new(Vec::new()),
             has_requests: AtomicBool::new(false),
@@ -168,7 +168,8 @@ impl Ring {
 
     fn event_fd(&self) -> i32 {
         match &self.inner.signal {
-            Signal::EventFd(fd) => fd.as_raw_fd(),
+            // The engine closes the slot only after this ring is dropped.
+            Signal::EventFd(fd) => fd.raw(),
             Signal::Condvar { .. } => unreachable!("a ring always has an eventfd"),
         }
     }
