@@ -338,3 +338,6 @@ impl std::fmt::Debug for TaskRef {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -114,3 +114,6 @@ impl Timers {
         all.into_values().collect()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,259 @@
+//! The timers in crossbeam-deque's test set: smoke, stampede, stress (against a model),
+//! no_starvation, destructors.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
+
+use super::{TimerEntry, TimerKey, Timers};
+
+/// A waker that counts its wakes and its drops, tagged with a number.
+struct Probe {
+    tag: usize,
+    wakes: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Wake for Probe {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+struct Counters {
+    wakes: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Counters {
+    fn new() -> Counters {
+        Counters {
+            wakes: Arc::default(),
+            drops: Arc::default(),
+        }
+    }
+
+    fn entry(&self, tag: usize) -> TimerEntry {
+        TimerEntry::Wake(Waker::from(Arc::new(Probe {
+            tag,
+            wakes: self.wakes.clone(),
+            drops: self.drops.clone(),
+        })))
+    }
+}
+
+/// The tag of a fired entry (the data pointer of its waker is the `Probe`).
+fn tag(e: &TimerEntry) -> usize {
+    match e {
+        TimerEntry::Wake(w) => {
+            // SAFETY: every waker in these tests is a `Waker::from(Arc<Probe>)`, whose data
+            // pointer is the `Probe` inside the live Arc held by the waker.
+            unsafe { &*(w.data() as *const Probe) }.tag
+        }
+        TimerEntry::Call(_) => usize::MAX,
+    }
+}
+
+#[test]
+fn smoke() {
+    let t = Timers::default();
+    let c = Counters::new();
+    let base = Instant::now();
+    assert!(t.is_empty());
+    assert_eq!(t.next_deadline(), None);
+    let (_, first) = t.insert(base + Duration::from_millis(20), c.entry(2));
+    assert!(first, "the only timer is the earliest");
+    let (_, earlier) = t.insert(base + Duration::from_millis(10), c.entry(1));
+    assert!(earlier);
+    let (_, later) = t.insert(base + Duration::from_millis(30), c.entry(3));
+    assert!(!later);
+    assert_eq!(t.next_deadline(), Some(base + Duration::from_millis(10)));
+    let mut out = Vec::new();
+    t.fire_due(base + Duration::from_millis(5), &mut out);
+    assert!(out.is_empty(), "nothing is due yet");
+    t.fire_due(base + Duration::from_millis(20), &mut out);
+    assert_eq!(
+        out.iter().map(tag).collect::<Vec<_>>(),
+        vec![1, 2],
+        "earliest first, due only"
+    );
+    assert!(!t.is_empty());
+    out.clear();
+    t.fire_due(base + Duration::from_secs(1), &mut out);
+    assert_eq!(out.iter().map(tag).collect::<Vec<_>>(), vec![3]);
+    assert!(t.is_empty());
+}
+
+#[test]
+fn equal_deadlines_fire_in_insertion_order_and_removal_is_exact() {
+    let t = Timers::default();
+    let c = Counters::new();
+    let at = Instant::now();
+    let keys: Vec<TimerKey> = (0..10).map(|i| t.insert(at, c.entry(i)).0).collect();
+    assert!(t.remove(keys[3]));
+    assert!(!t.remove(keys[3]), "a removed timer is gone");
+    let mut out = Vec::new();
+    t.fire_due(at, &mut out);
+    assert_eq!(
+        out.iter().map(tag).collect::<Vec<_>>(),
+        vec![0, 1, 2, 4, 5, 6, 7, 8, 9],
+        "FIFO among equal deadlines (asyncio's call_at order)"
+    );
+    assert!(!t.remove(keys[0]), "a fired timer cannot be removed");
+}
+
+#[test]
+fn stampede() {
+    // Many threads insert and remove at once while one fires: every timer is either fired
+    // exactly once or removed exactly once, never both, never lost.
+    let t = Arc::new(Timers::default());
+    let c = Arc::new(Counters::new());
+    let base = Instant::now();
+    let fired = Arc::new(AtomicUsize::new(0));
+    let removed = Arc::new(AtomicUsize::new(0));
+    const THREADS: usize = 4;
+    const EACH: usize = 2_000;
+    std::thread::scope(|s| {
+        for th in 0..THREADS {
+            let (t, c, removed) = (t.clone(), c.clone(), removed.clone());
+            s.spawn(move || {
+                for i in 0..EACH {
+                    let (key, _) = t.insert(
+                        base + Duration::from_micros((i % 50) as u64),
+                        c.entry(th * EACH + i),
+                    );
+                    if i % 3 == 0 && t.remove(key) {
+                        removed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        let (t, fired) = (t.clone(), fired.clone());
+        s.spawn(move || {
+            let mut out = Vec::new();
+            for _ in 0..200 {
+                t.fire_due(base + Duration::from_micros(25), &mut out);
+                fired.fetch_add(out.len(), Ordering::Relaxed);
+                out.clear();
+                std::thread::yield_now();
+            }
+        });
+    });
+    let mut rest = Vec::new();
+    t.fire_due(base + Duration::from_secs(1), &mut rest);
+    let total = fired.load(Ordering::Relaxed) + removed.load(Ordering::Relaxed) + rest.len();
+    assert_eq!(total, THREADS * EACH);
+    assert!(t.is_empty());
+    drop(rest);
+    assert_eq!(
+        c.drops.load(Ordering::Relaxed),
+        THREADS * EACH,
+        "every entry dropped once"
+    );
+}
+
+#[test]
+fn stress_against_a_model() {
+    // Random inserts, removes and firings, checked step by step against a BTreeMap.
+    let t = Timers::default();
+    let c = Counters::new();
+    let base = Instant::now();
+    let mut model: BTreeMap<TimerKey, usize> = BTreeMap::new();
+    let mut keys: Vec<TimerKey> = Vec::new();
+    let mut x: u32 = 0x1234_5678;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let mut now = base;
+    for i in 0..20_000 {
+        match rnd() % 10 {
+            0..=5 => {
+                let at = base + Duration::from_micros(u64::from(rnd() % 10_000));
+                let (key, earliest) = t.insert(at, c.entry(i));
+                assert_eq!(earliest, model.keys().next().is_none_or(|f| key < *f));
+                model.insert(key, i);
+                keys.push(key);
+            }
+            6 | 7 if !keys.is_empty() => {
+                let key = keys.swap_remove(rnd() as usize % keys.len());
+                assert_eq!(t.remove(key), model.remove(&key).is_some());
+            }
+            _ => {
+                now += Duration::from_micros(u64::from(rnd() % 200));
+                let mut out = Vec::new();
+                t.fire_due(now, &mut out);
+                let due: Vec<usize> = {
+                    let later = model.split_off(&TimerKey(now, u64::MAX));
+                    std::mem::replace(&mut model, later).into_values().collect()
+                };
+                assert_eq!(out.iter().map(tag).collect::<Vec<_>>(), due);
+            }
+        }
+        assert_eq!(t.next_deadline(), model.keys().next().map(|k| k.deadline()));
+        assert_eq!(t.is_empty(), model.is_empty());
+    }
+}
+
+#[test]
+fn no_starvation() {
+    // A loop that keeps adding timers for later still fires the ones that are due, each
+    // turn, in deadline order: a steady stream of new timers delays no due one.
+    let t = Timers::default();
+    let c = Counters::new();
+    let base = Instant::now();
+    let mut out = Vec::new();
+    for turn in 0..1_000u64 {
+        t.insert(
+            base + Duration::from_micros(turn + 1_000),
+            c.entry(turn as usize),
+        );
+        let now = base + Duration::from_micros(turn);
+        t.fire_due(now, &mut out);
+    }
+    assert!(out.is_empty(), "nothing is due before 1 ms");
+    t.fire_due(base + Duration::from_micros(1_500), &mut out);
+    assert_eq!(
+        out.iter().map(tag).collect::<Vec<_>>(),
+        (0..=500).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn destructors() {
+    // drain (shutdown) hands every pending entry over exactly once; dropping the timers
+    // drops whatever is left; nothing is woken by either.
+    let c = Counters::new();
+    {
+        let t = Timers::default();
+        let at = Instant::now() + Duration::from_secs(3600);
+        for i in 0..100 {
+            t.insert(at, c.entry(i));
+        }
+        let drained = t.drain();
+        assert_eq!(drained.len(), 100);
+        assert!(t.is_empty());
+        assert_eq!(t.next_deadline(), None);
+        drop(drained);
+        assert_eq!(c.drops.load(Ordering::Relaxed), 100);
+        for i in 0..50 {
+            t.insert(at, c.entry(i));
+        }
+    }
+    assert_eq!(
+        c.drops.load(Ordering::Relaxed),
+        150,
+        "dropping the timers drops the rest"
+    );
+    assert_eq!(c.wakes.load(Ordering::Relaxed), 0);
+}
