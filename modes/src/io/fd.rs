@@ -98,10 +98,6 @@ impl std::fmt::Debug for IoFd {
     }
 }
 
-fn no_runtime() -> std::io::Error {
-    std::io::Error::other("I/O outside a runtime: call it from a task or inside block_on")
-}
-
 pub(crate) fn cvt(r: libc::c_int) -> std::io::Result<libc::c_int> {
     if r < 0 {
         Err(std::io::Error::last_os_error())
@@ -138,7 +134,7 @@ impl IoFd {
     /// assert!(modes::io::IoFd::new(std::fs::File::open("/dev/null").unwrap().into(), false).is_err()); // no runtime here
     /// ```
     pub fn new(fd: OwnedFd, pollable: bool) -> std::io::Result<IoFd> {
-        let uring = super::current_backend().ok_or_else(no_runtime)?;
+        let uring = super::current_backend().ok_or_else(super::no_runtime)?;
         let raw = fd.as_raw_fd();
         let kind = match (uring, pollable) {
             (true, true) => {

@@ -152,6 +152,7 @@ impl IoFd {
     /// });
     /// ```
     pub async fn accept(&self) -> std::io::Result<(IoFd, SocketAddr)> {
+        super::check_runtime()?;
         let (fd, addr) = match &self.0.kind {
             Kind::Uring => {
                 let mut addr = Box::new(RawAddr::empty());
@@ -216,6 +217,7 @@ impl IoFd {
     /// });
     /// ```
     pub async fn connect(&self, addr: SocketAddr) -> std::io::Result<()> {
+        super::check_runtime()?;
         let raw = Box::new(RawAddr::from_addr(&addr));
         match &self.0.kind {
             Kind::Uring => {
@@ -281,6 +283,9 @@ impl IoFd {
     /// });
     /// ```
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> (std::io::Result<usize>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 let m = msg(
@@ -354,6 +359,9 @@ impl IoFd {
         &self,
         mut buf: B,
     ) -> (std::io::Result<(usize, SocketAddr)>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 let m = msg(buf.stable_mut_ptr(), buf.bytes_total(), RawAddr::empty());
