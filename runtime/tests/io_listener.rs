@@ -1,12 +1,27 @@
 //! Listeners under cancellation and shutdown, under both I/O backends and every mode:
-//! I/O polled after its runtime is gone fails with one clear error.
+//! a connection the kernel handed to a cancelled accept waits for the next accept; I/O
+//! polled after its runtime is gone fails with one clear error.
 
 #[macro_use]
 mod support;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use futures_lite::future::{block_on, poll_once};
 use runtime::net::{TcpListener, TcpStream, UdpSocket};
-use runtime::Builder;
+use runtime::{Builder, Runtime};
+use support::read_exactly;
+
+/// Reads 8 bytes and writes them back.
+async fn echo_once(s: TcpStream) {
+    let got = read_exactly(&s, 8).await;
+    let (res, _) = s.write_all(got).await;
+    res.unwrap();
+}
 
 /// The result of an owned-buffer operation, without its buffer.
 fn res<T, B>(r: Option<(std::io::Result<T>, B)>) -> Option<std::io::Result<T>> {
@@ -22,6 +37,122 @@ fn assert_no_runtime<T: std::fmt::Debug>(what: &str, r: Option<std::io::Result<T
 }
 
 rt_test_io! {
+    fn timed_out_accepts_lose_no_client(rt: &Runtime) {
+        const CLIENTS: usize = 300;
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let timeouts = Arc::new(AtomicUsize::new(0));
+            let server = {
+                let timeouts = timeouts.clone();
+                runtime::spawn(async move {
+                    let mut echoes = Vec::new();
+                    while echoes.len() < CLIENTS {
+                        // 1 us: most accepts are cancelled, many after the kernel has
+                        // already taken a connection for them.
+                        match runtime::timeout(Duration::from_micros(1), l.accept()).await {
+                            Ok(Ok((s, _))) => echoes.push(runtime::spawn(echo_once(s))),
+                            Ok(Err(e)) => panic!("accept failed: {e}"),
+                            Err(_) => {
+                                timeouts.fetch_add(1, Ordering::Relaxed);
+                                // A deadline already past when first polled ends the
+                                // timeout without a wait: let the clients run.
+                                runtime::yield_now().await;
+                            }
+                        }
+                    }
+                    for e in echoes {
+                        e.await.unwrap();
+                    }
+                    l
+                })
+            };
+            let clients: Vec<_> = (0..CLIENTS as u64)
+                .map(|i| {
+                    runtime::spawn(async move {
+                        let c = TcpStream::connect(addr).await.unwrap();
+                        let msg = i.to_le_bytes().to_vec();
+                        let (res, _) = c.write_all(msg.clone()).await;
+                        res.unwrap_or_else(|e| panic!("client {i}: write: {e}"));
+                        let mut got = Vec::new();
+                        while got.len() < 8 {
+                            let (r, buf) = c.read(Vec::with_capacity(8)).await;
+                            match r {
+                                Ok(0) => panic!("client {i}: closed without its echo"),
+                                Ok(n) => got.extend_from_slice(&buf[..n]),
+                                Err(e) => panic!("client {i}: lost ({e})"),
+                            }
+                        }
+                        assert_eq!(got, msg, "client {i}: wrong echo");
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.await.unwrap();
+            }
+            let l = server.await.unwrap();
+            assert!(timeouts.load(Ordering::Relaxed) > 0, "no accept was cancelled");
+            // Nothing is left over for the next accept: every client was served once.
+            assert!(runtime::timeout(Duration::from_millis(20), l.accept()).await.is_err());
+        });
+    }
+
+    fn a_cancelled_accept_hands_its_connection_to_the_next(rt: &Runtime) {
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            for round in 0..20 {
+                // In flight, then a connection arrives, then the accept is dropped (after
+                // its completion had time to land, or not).
+                let mut acc: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(l.accept());
+                assert!(poll_once(&mut acc).await.is_none(), "round {round}: nobody connected");
+                let c = TcpStream::connect(addr).await.unwrap();
+                if round % 2 == 0 {
+                    runtime::sleep(Duration::from_millis(5)).await;
+                }
+                drop(acc);
+                let next = runtime::timeout(Duration::from_secs(10), l.accept()).await;
+                let (s, peer) = next
+                    .unwrap_or_else(|_| panic!("round {round}: the connection was lost"))
+                    .unwrap();
+                assert_eq!(peer, c.local_addr().unwrap(), "round {round}");
+                let (res, _) = c.write_all(b"ping".to_vec()).await;
+                res.unwrap();
+                assert_eq!(read_exactly(&s, 4).await, b"ping", "round {round}");
+            }
+        });
+    }
+
+    fn a_waiting_accept_gets_what_a_cancelled_one_took(rt: &Runtime) {
+        rt.block_on(async {
+            let l = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = l.local_addr().unwrap();
+            for round in 0..10 {
+                // Two accepts wait, `first` since before the other; a connection comes
+                // (under io_uring the kernel most likely gives it to `first`, whose
+                // completion is reaped meanwhile), then `first` is dropped unpolled.
+                // The other one, still waiting in the kernel, must get the connection:
+                // it is not left waiting for a second one that never comes.
+                let mut first: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(l.accept());
+                assert!(poll_once(&mut first).await.is_none());
+                let waiting = {
+                    let l = l.clone();
+                    runtime::spawn(async move { l.accept().await })
+                };
+                runtime::sleep(Duration::from_millis(5)).await;
+                let c = TcpStream::connect(addr).await.unwrap();
+                runtime::sleep(Duration::from_millis(5)).await;
+                drop(first);
+                let got = runtime::timeout(Duration::from_secs(10), waiting).await;
+                let (_, peer) = got
+                    .unwrap_or_else(|_| panic!("round {round}: the waiting accept never got it"))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(peer, c.local_addr().unwrap(), "round {round}");
+            }
+        });
+    }
+
     fn io_after_its_runtime_is_dropped_fails_clearly(b: Builder) {
         let rt = b.build().unwrap();
         let (l, c, s, u) = rt.block_on(async {

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
+use super::accept::Backlog;
 use super::ready::Source;
 
 pub(crate) enum Kind {
@@ -55,12 +56,18 @@ pub(crate) struct FdInner {
     /// wait for data before trying).
     pub(crate) drained: std::sync::atomic::AtomicBool,
     pub(crate) stash: Mutex<Stash>,
+    /// Connections cancelled accepts took, for the next accept (listeners, io_uring).
+    pub(crate) backlog: Mutex<Backlog>,
     pub(crate) fd: OwnedFd,
 }
 
 impl FdInner {
     pub(crate) fn stash(&self) -> MutexGuard<'_, Stash> {
         self.stash.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn backlog(&self) -> MutexGuard<'_, Backlog> {
+        self.backlog.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -153,6 +160,7 @@ impl IoFd {
             socket: pollable,
             drained: std::sync::atomic::AtomicBool::new(false),
             stash: Mutex::new(Stash::default()),
+            backlog: Mutex::new(Backlog::default()),
             fd,
         })))
     }

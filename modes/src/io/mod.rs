@@ -12,6 +12,7 @@
 //! current on the calling thread); its operations are the syscall layer under
 //! `runtime::net` and `runtime::fs`.
 
+mod accept;
 mod buf;
 mod fd;
 mod file;

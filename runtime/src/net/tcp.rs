@@ -42,8 +42,15 @@ impl TcpListener {
 
     /// Waits for a connection; returns the connected stream and the peer's address.
     ///
-    /// Cancel-safe: a connection the kernel accepted for a dropped `accept` is closed,
-    /// not leaked (the peer sees it reset), and the listener stays usable.
+    /// Cancel-safe, as tokio's: dropping an `accept` (a `timeout` around it, a `select`)
+    /// loses no connection. Under io_uring the kernel may already have accepted one for
+    /// the dropped future; it is kept on the listener and returned by the next `accept`
+    /// (or by one already waiting), as a cancelled read's bytes wait for the next read.
+    /// Under the readiness backend a dropped accept has taken nothing. Connections still
+    /// kept when the listener is dropped are closed with it.
+    ///
+    /// Polled where no runtime runs (after its runtime was dropped, say), it fails with
+    /// an error saying so, under either backend.
     ///
     /// ```
     /// use runtime::net::{TcpListener, TcpStream};
