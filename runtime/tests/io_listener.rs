@@ -1,6 +1,7 @@
 //! Listeners under cancellation and shutdown, under both I/O backends and every mode:
-//! a connection the kernel handed to a cancelled accept waits for the next accept; I/O
-//! polled after its runtime is gone fails with one clear error.
+//! a connection the kernel handed to a cancelled accept waits for the next accept; a
+//! dropped listener refuses connections at once; a restarted server binds its port at
+//! once; I/O polled after its runtime is gone fails with one clear error.
 
 #[macro_use]
 mod support;
@@ -14,13 +15,26 @@ use std::time::Duration;
 use futures_lite::future::{block_on, poll_once};
 use runtime::net::{TcpListener, TcpStream, UdpSocket};
 use runtime::{Builder, Runtime};
-use support::read_exactly;
+use support::{read_exactly, Flavor};
 
 /// Reads 8 bytes and writes them back.
 async fn echo_once(s: TcpStream) {
     let got = read_exactly(&s, 8).await;
     let (res, _) = s.write_all(got).await;
     res.unwrap();
+}
+
+/// Asserts that a blocking connect to `addr`, made now (no loop turn in between), is
+/// refused.
+fn assert_refused(addr: std::net::SocketAddr, what: &str) {
+    match std::net::TcpStream::connect(addr) {
+        Ok(_) => panic!("{what}: a connect to the dropped listener's port succeeded"),
+        Err(e) => assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "{what}: {e}"
+        ),
+    }
 }
 
 /// The result of an owned-buffer operation, without its buffer.
@@ -151,6 +165,77 @@ rt_test_io! {
                 assert_eq!(peer, c.local_addr().unwrap(), "round {round}");
             }
         });
+    }
+
+    fn a_dropped_listener_refuses_connections_at_once(rt: &Runtime) {
+        rt.block_on(async {
+            for round in 0..20 {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = l.local_addr().unwrap();
+                let mut acc: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(l.accept());
+                assert!(poll_once(&mut acc).await.is_none());
+                // Let the accept reach the kernel.
+                runtime::sleep(Duration::from_millis(2)).await;
+                drop(acc);
+                drop(l);
+                // No await since the drop: the cancelled accept is not reaped yet.
+                assert_refused(addr, &format!("round {round}"));
+            }
+            // The listener owned by a task blocked in accept, dropped with the task.
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let task = runtime::spawn(async move { l.accept().await.map(drop) });
+            runtime::sleep(Duration::from_millis(5)).await;
+            task.cancel();
+            assert!(task.await.unwrap_err().is_cancelled());
+            assert_refused(addr, "a cancelled task's listener");
+        });
+    }
+
+    fn a_restarted_server_binds_its_port_at_once(rt: &Runtime, flavor: Flavor) {
+        // A server task with a client connected, a read and an accept in flight.
+        async fn serve(l: TcpListener) {
+            let (s, _) = l.accept().await.unwrap();
+            let read = s.read(Vec::with_capacity(8));
+            let _ = futures_lite::future::zip(read, l.accept()).await;
+        }
+        async fn rebind(addr: std::net::SocketAddr, what: &str) {
+            let l = TcpListener::bind(addr)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: the port is not free at once: {e}"));
+            let c = TcpStream::connect(addr).await.unwrap();
+            let (_, peer) = l.accept().await.unwrap();
+            assert_eq!(peer, c.local_addr().unwrap(), "{what}");
+        }
+        // 1. The server task is cancelled.
+        rt.block_on(async {
+            for round in 0..10 {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = l.local_addr().unwrap();
+                let server = runtime::spawn(serve(l));
+                let c = TcpStream::connect(addr).await.unwrap();
+                runtime::sleep(Duration::from_millis(5)).await;
+                server.cancel();
+                assert!(server.await.unwrap_err().is_cancelled());
+                rebind(addr, &format!("task dropped, round {round}")).await;
+                drop(c);
+            }
+        });
+        // 2. The server's runtime is dropped; the client outlives it.
+        for round in 0..5 {
+            let old = flavor.build();
+            let (addr, client) = old.block_on(async {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = l.local_addr().unwrap();
+                let _server = runtime::spawn(serve(l));
+                let c = std::net::TcpStream::connect(addr).unwrap();
+                runtime::sleep(Duration::from_millis(5)).await;
+                (addr, c)
+            });
+            drop(old);
+            rt.block_on(rebind(addr, &format!("runtime dropped, round {round}")));
+            drop(client);
+        }
     }
 
     fn io_after_its_runtime_is_dropped_fails_clearly(b: Builder) {

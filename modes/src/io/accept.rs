@@ -20,8 +20,10 @@
 //!    by step 1, for the next accept.
 //! 5. A future removes its waker when it finishes or is dropped, so the waiter list
 //!    holds only live accepts.
-//! 6. What waits in the backlog is closed with the descriptor's last reference: with
-//!    the listener, or when the last accept still in the kernel is reaped after it.
+//! 6. Dropping the listener (`IoFd::stop_listening`, from `TcpListener`'s `Drop`) closes
+//!    what waits in the backlog; a connection that an accept still in the kernel takes
+//!    afterwards is closed with the descriptor's last reference, when that accept is
+//!    reaped.
 //!
 //! So cancelling an accept loses no connection: as a cancelled read's bytes wait in the
 //! stash for the next read, its connection waits for the next accept. The readiness
@@ -227,5 +229,69 @@ impl IoFd {
             Poll::Pending
         })
         .await
+    }
+
+    /// Stops a listening socket listening, now: new connections to its port are
+    /// refused, those waiting to be accepted (in the kernel's queue, or left by
+    /// cancelled accepts) are closed, and accepts in flight fail. The descriptor itself
+    /// closes with its last reference; the port is free meanwhile (to a socket bound
+    /// with `SO_REUSEADDR`).
+    ///
+    /// Unlike `close`, this acts on the socket, so on every descriptor that shares it
+    /// (a `dup`, a copy inherited across `fork`).
+    ///
+    /// ```
+    /// use modes::io::IoFd;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let l = IoFd::socket(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+    ///     l.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     l.listen(16).unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     l.stop_listening().unwrap();
+    ///     let e = std::net::TcpStream::connect(addr).unwrap_err();
+    ///     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
+    pub fn stop_listening(&self) -> std::io::Result<()> {
+        // On a listening TCP socket, shutdown(SHUT_RD) disconnects it (Linux
+        // `inet_shutdown`: `tcp_disconnect` stops the listen and resets the queue).
+        let res = self.shutdown(libc::SHUT_RD);
+        let left = std::mem::take(&mut self.0.backlog().conns);
+        drop(left); // closed outside the lock
+        res
+    }
+
+    /// What the owner of a listening socket calls as it lets go of it (`TcpListener`'s
+    /// `Drop`): if operations still hold the descriptor (an accept cancelled but not yet
+    /// reaped keeps it open until its completion), [`stop_listening`](IoFd::stop_listening)
+    /// now, so that the port refuses connections and can be bound again as soon as the
+    /// owner's drop returns. Otherwise the owner's drop is the last reference and closes
+    /// it, as `close` would (a descriptor shared across `fork` stays listening in the
+    /// other process).
+    ///
+    /// ```
+    /// use modes::io::IoFd;
+    /// use std::future::{poll_fn, Future};
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let l = IoFd::socket(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+    ///     l.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     l.listen(16).unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let mut acc = Box::pin(l.accept());
+    ///     // Submitted, then dropped: the cancelled accept holds the descriptor a while.
+    ///     assert!(poll_fn(|cx| std::task::Poll::Ready(acc.as_mut().poll(cx).is_pending())).await);
+    ///     drop(acc);
+    ///     l.release_listener();
+    ///     drop(l);
+    ///     let e = std::net::TcpStream::connect(addr).unwrap_err();
+    ///     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
+    pub fn release_listener(&self) {
+        if Arc::strong_count(&self.0) > 1 {
+            let _ = self.stop_listening();
+        }
     }
 }
