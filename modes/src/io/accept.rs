@@ -20,10 +20,12 @@
 //!    by step 1, for the next accept.
 //! 5. A future removes its waker when it finishes or is dropped, so the waiter list
 //!    holds only live accepts.
-//! 6. Dropping the listener (`IoFd::stop_listening`, from `TcpListener`'s `Drop`) closes
-//!    what waits in the backlog; a connection that an accept still in the kernel takes
-//!    afterwards is closed with the descriptor's last reference, when that accept is
-//!    reaped.
+//! 6. Dropping the listener (`TcpListener`'s `Drop`, through `IoFd::release_listener`)
+//!    closes what waits in the backlog: with the descriptor, if the drop let go of its
+//!    last reference; else (a cancelled accept not yet reaped holds it) by
+//!    `stop_listening`, which also stops the socket listening. A connection such an
+//!    accept still takes goes to the backlog of a descriptor nobody accepts on and is
+//!    closed with its last reference, when that accept is reaped.
 //!
 //! So cancelling an accept loses no connection: as a cancelled read's bytes wait in the
 //! stash for the next read, its connection waits for the next accept. The readiness
