@@ -2,7 +2,9 @@
 # Runs the whole suite (`cargo test --workspace`, the README's test command) N times and
 # lists every test that failed in any run, with how often; exits non-zero if any did.
 # Too slow for CI (about a minute per run on 2 cores, after one build): run it before
-# calling an issue resolved.
+# calling an issue resolved. Each run goes on past a failing test binary (--no-fail-fast),
+# so every failure of the run is listed, and is cut off after RUN_TIMEOUT seconds (default
+# 900), which counts as a hang.
 #
 #   scripts/flaky.sh 10          ten full runs
 #   scripts/flaky.sh 20 -p modes the runs limited to what follows N (cargo test arguments)
@@ -28,8 +30,14 @@ failed_runs=0
 for i in $(seq 1 "$n"); do
     log="$logs/run-$i.log"
     start=$(date +%s)
-    if cargo test "${args[@]}" >"$log" 2>&1; then
+    rc=0
+    timeout --kill-after=30 "${RUN_TIMEOUT:-900}" cargo test "${args[@]}" --no-fail-fast >"$log" 2>&1 || rc=$?
+    if [[ $rc -eq 0 ]]; then
         status=ok
+    elif [[ $rc -eq 124 || $rc -eq 137 ]]; then
+        status="HUNG (cut off after ${RUN_TIMEOUT:-900} s)"
+        echo "test run $i hung: cut off after ${RUN_TIMEOUT:-900} s ... FAILED" >>"$log"
+        failed_runs=$((failed_runs + 1))
     else
         status=FAILED
         failed_runs=$((failed_runs + 1))
@@ -43,6 +51,7 @@ summary="$logs/summary.txt"
 {
     grep -h -E '^test .* \.\.\. FAILED$' "$logs"/run-*.log | sed -E 's/^test (.*) \.\.\. FAILED$/\1/' || true
     grep -h -E '^error: test failed, to rerun pass' "$logs"/run-*.log | sed -E 's/^error: test failed, to rerun pass /binary: /' || true
+    grep -h -E '^    `-p .*`$' "$logs"/run-*.log | sed -E 's/^    /binary: /' || true
 } | sort | uniq -c | sort -rn >"$summary"
 
 echo

@@ -66,12 +66,13 @@ fn run(args: &RunArgs) -> ExitCode {
         );
     }
     // Every flag is checked before anything is measured: a run of minutes must not end in
-    // an error it could have given at once. `--json`'s file is created (or truncated) now.
+    // an error it could have given at once. `--json`'s file is opened for writing now
+    // (created if missing, an existing one left as it is until the run's end).
     if let Some(path) = &args.json {
         if let Err(e) = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .open(path)
         {
             eprintln!("error: cannot write --json {}: {e}", path.display());

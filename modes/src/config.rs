@@ -6,11 +6,15 @@ use crate::time::ClockKind;
 
 /// The most workers (threads, or processes in `Processes`) a runtime may have.
 ///
-/// Chosen so that a pool that can start on an ordinary machine always can: 1,024 threads
-/// use about 8 GiB of *reserved* stack (2 MiB each, committed only as used), and 1,024
-/// worker processes stay far below a default `RLIMIT_NPROC`. Beyond it a count is almost
-/// certainly a mistake (a stray `usize::MAX` used to abort the process on allocation),
-/// and oversubscription experiments reach their plateau long before.
+/// A bound on what a count can mean, not a promise that every machine starts that many:
+/// 1,024 threads reserve about 2 GiB of stack (2 MiB each, committed only as used), and a
+/// `Processes` pool keeps a few descriptors per worker, so near the bound the open-file
+/// limit (`ulimit -n`, often 1,024) or `RLIMIT_NPROC` may refuse first; that is then a
+/// clear [`BuildError`](../runtime/enum.BuildError.html)-style error with nothing left
+/// behind, not a crash. Beyond the bound a count is almost certainly a mistake (a stray
+/// `usize::MAX` used to abort the process on allocation), and oversubscription
+/// experiments reach their plateau long before. The default count (the number of CPUs)
+/// is clamped to it.
 ///
 /// ```
 /// assert_eq!(modes::MAX_WORKERS, 1024);
@@ -96,7 +100,7 @@ impl Default for ProcessConfig {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            workers: num_cpus::get().max(1),
+            workers: num_cpus::get().clamp(1, MAX_WORKERS),
             clock: ClockKind::Real,
             io_uring: true,
             blocking_threads: 512,

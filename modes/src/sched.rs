@@ -303,7 +303,9 @@ impl Scheduler {
                     {
                         return out;
                     }
-                    std::thread::park();
+                    // Inside a `Gil` block_on this thread holds the GIL: waiting with it
+                    // held would stop every worker, the task's among them.
+                    crate::gil::allow_threads(std::thread::park);
                 }
             }
         }

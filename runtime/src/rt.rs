@@ -317,9 +317,11 @@ impl Runtime {
 impl Drop for Runtime {
     /// Shuts down (see [`Runtime::shutdown_timeout`]): when it returns, every task's
     /// future has been dropped and every thread, process and descriptor of the runtime
-    /// released; the only things left are a blocking job still running (its thread ends
-    /// when it returns) and a worker stuck in one poll for over 10 s, both reported on
-    /// stderr. Safe to run during thread-local teardown.
+    /// released, also if handles of it are kept. What may be left: a blocking job still
+    /// running (not waited for; its thread ends when it returns; `shutdown_timeout` waits
+    /// for it and lists it), and a worker stuck in one poll for over 10 s or another
+    /// thread still running a `Single` loop (reported on stderr; the last of them to leave
+    /// finishes the shutdown). Safe to run during thread-local teardown.
     fn drop(&mut self) {
         if !self.shut_down {
             self.handle.sched.shutdown();

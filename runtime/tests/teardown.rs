@@ -185,6 +185,119 @@ rt_test_io! {
         drop(handle);
     }
 
+    fn a_drop_returns_while_another_thread_joins_a_task(b: Builder) {
+        let _serial = serial();
+        exercise(&b.clone().build().unwrap());
+        let fds = open_fds();
+        let rt = b.build().unwrap();
+        let h = rt.spawn(pending::<()>());
+        // In Single and Processes the joining thread runs the loop itself (it holds the
+        // core): the drop must cancel its task so that it gives the loop back.
+        let joiner = std::thread::spawn(move || h.join());
+        std::thread::sleep(Duration::from_millis(50));
+        drop(rt);
+        assert!(joiner.join().unwrap().unwrap_err().is_cancelled());
+        assert_released(fds, "after a drop during a join on another thread");
+    }
+
+    fn join_and_run_forever_inside_block_on_do_not_hold_the_gil(b: Builder) {
+        let _serial = serial();
+        let rt = b.build().unwrap();
+        let h = rt.handle();
+        rt.block_on(async {
+            // A blocking join from inside block_on: Gil must wait without its lock, or the
+            // workers (which need it to run the task) would wait forever. In Single and
+            // Processes the block_on thread is the loop's: join says so instead.
+            let t = rt.spawn(async { 6 });
+            match rt.mode() {
+                Mode::Single | Mode::Processes => assert!(t.join().is_err()),
+                _ => assert_eq!(t.join().unwrap(), 6),
+            }
+        });
+        if matches!(rt.mode(), Mode::Threads | Mode::Gil) {
+            rt.block_on(async {
+                let stop = h.clone();
+                rt.call_soon(move || stop.stop());
+                rt.run_forever();
+            });
+        }
+    }
+
+    fn a_worker_stuck_past_the_deadline_finishes_the_shutdown_when_it_returns(b: Builder) {
+        let _serial = serial();
+        exercise(&b.clone().build().unwrap());
+        let fds = open_fds();
+        let rt = b.build().unwrap();
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = started.clone();
+        let mode = rt.mode();
+        let busy = rt.spawn(async move {
+            s.store(true, std::sync::atomic::Ordering::Release);
+            std::thread::sleep(Duration::from_millis(600)); // a long poll, never yielding
+        });
+        let (kept, counts) = support::counted(pending::<()>());
+        let kept = rt.spawn(kept);
+        drop(rt.spawn(sleep(Duration::from_secs(3600))));
+        if matches!(mode, Mode::Threads | Mode::Gil) {
+            support::wait_until("the long poll started", || started.load(std::sync::atomic::Ordering::Acquire));
+        }
+        let left = rt.shutdown_timeout(Duration::from_millis(50));
+        if matches!(mode, Mode::Threads | Mode::Gil) {
+            assert!(left >= 1, "the busy task is left behind and said so");
+        }
+        // When the stuck worker returns, it drops what was left and closes the eventfds.
+        support::wait_until("the last worker finished the shutdown", || counts.drops() == 1);
+        support::wait_until("descriptors released", || open_fds() == fds);
+        assert!(kept.join().unwrap_err().is_cancelled());
+        let _ = busy.join();
+        assert_released(fds, "after the stuck worker returned");
+    }
+
+    fn a_runtime_dropped_inside_its_own_task_is_released_when_its_loop_ends(b: Builder) {
+        let _serial = serial();
+        exercise(&b.clone().build().unwrap());
+        let fds = open_fds();
+        let rt = b.build().unwrap();
+        let h = rt.handle();
+        assert_eq!(rt.block_on(async { spawn_blocking(|| 1).await.unwrap() }), 1);
+        let dropper = h.spawn(async move {
+            drop(rt);
+            5
+        });
+        let out = dropper.join();
+        drop(h);
+        assert!(out.is_ok() || out.unwrap_err().is_cancelled());
+        support::wait_until("descriptors released", || open_fds() == fds);
+        assert_released(fds, "after a runtime dropped inside its own task");
+    }
+
+    fn a_thread_local_that_joins_a_task_does_not_hang_the_drop(b: Builder) {
+        thread_local! {
+            static JOIN_ON_EXIT: RefCell<Option<JoinOnDrop>> = const { RefCell::new(None) };
+        }
+        struct JoinOnDrop(Option<runtime::JoinHandle<()>>);
+        impl Drop for JoinOnDrop {
+            fn drop(&mut self) {
+                if let Some(h) = self.0.take() {
+                    let _ = h.join();
+                }
+            }
+        }
+        let _serial = serial();
+        let rt = b.build().unwrap();
+        let target = rt.spawn(pending::<()>());
+        rt.block_on(async move {
+            // Stored in the thread-local of whichever thread runs this task (a worker in
+            // the pools): its destructor blocks until the target task ends.
+            spawn(async move {
+                JOIN_ON_EXIT.with(|j| *j.borrow_mut() = Some(JoinOnDrop(Some(target))));
+            })
+            .await
+            .unwrap();
+        });
+        drop(rt); // must return: the drop cancels the target, and waits for no destructor
+    }
+
     fn nested_block_on_is_a_clear_panic_where_it_would_deadlock(b: Builder) {
         let _serial = serial();
         let rt = &b.build().unwrap();
@@ -250,6 +363,7 @@ fn tls_teardown_child() {
         clock: runtime::Clock::Real,
         workers: (mode != "single").then_some(2),
     };
+    let fds = open_fds();
     let mut done = 0;
     for kept_first in [true, false] {
         std::thread::spawn(move || {
@@ -267,6 +381,8 @@ fn tls_teardown_child() {
         })
         .join()
         .unwrap();
+        // The thread is joined, its thread-locals destroyed: the runtime is all gone.
+        assert_released(fds, "after the thread-local teardown");
         done += 1;
     }
     println!("TLS-TEARDOWN-OK {done}");

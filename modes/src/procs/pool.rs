@@ -283,7 +283,22 @@ impl Pool {
         let i = pool.inner.clone();
         pool.inner
             .start_thread("runtime-fork-server", move || i.control_reader())
-            .map_err(|e| format!("could not start the fork server's reader thread: {e}"))?;
+            .map_err(|e| {
+                // No reader will reap the fork server: do it here, so that the pool's drop
+                // finds it reaped and a failed build leaves no process behind.
+                let mut status = 0;
+                // SAFETY: kill and waitpid on our own child, which nothing else reaps (its
+                // reader thread never started).
+                unsafe {
+                    libc::kill(pool.inner.fork_server, libc::SIGKILL);
+                    while libc::waitpid(pool.inner.fork_server, &mut status, 0) < 0
+                        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+                    {
+                    }
+                }
+                lock(&pool.inner.state).fork_server_reaped = true;
+                format!("could not start the fork server's reader thread: {e}")
+            })?;
         for slot in 0..cfg.workers.max(1) {
             pool.inner.spawn_worker(slot)?;
         }

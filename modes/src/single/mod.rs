@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) blocking: Arc<Pool>,
     stopping: AtomicBool,
     closed: AtomicBool,
+    /// `shutdown` ran but could not take the core: whoever gives it back finishes.
+    closing: AtomicBool,
     pub(crate) backend: ParkBackend,
     /// The loop's io_uring ring, for submissions from other threads (empty without).
     pub(crate) rings: Box<[Arc<crate::io::uring::RingShared>]>,
@@ -112,7 +114,13 @@ enum NoCore {
     InLoop,
     /// The loop was shut down.
     ShutDown,
+    /// Another thread still runs the loop at the deadline.
+    Busy,
 }
+
+/// How long `shutdown` waits for a loop that another thread runs (as `Threads` waits for
+/// a worker busy in a long poll).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -170,6 +178,7 @@ impl Shared {
             blocking,
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             backend,
             rings,
             label: cfg.label,
@@ -243,11 +252,42 @@ impl Shared {
         }
     }
 
+    /// `take_core` that gives up at `deadline` (`NoCore::Busy`).
+    fn take_core_until(
+        self: &Arc<Self>,
+        deadline: std::time::Instant,
+    ) -> Result<Box<Core>, NoCore> {
+        if self.is_loop_thread() {
+            return Err(NoCore::InLoop);
+        }
+        loop {
+            let mut slot = lock(&self.core);
+            if let Some(core) = slot.core.take() {
+                return Ok(core);
+            }
+            if slot.gone {
+                return Err(NoCore::ShutDown);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(NoCore::Busy);
+            }
+            slot.waiters.push(std::thread::current());
+            drop(slot);
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
     fn try_take_core(&self) -> Option<Box<Core>> {
         lock(&self.core).core.take()
     }
 
-    fn put_core(&self, core: Box<Core>) {
+    fn put_core(self: &Arc<Self>, core: Box<Core>, sched: &crate::Scheduler) {
+        if self.closing.load(Ordering::Acquire) && !std::thread::panicking() {
+            // A shutdown came while this thread ran the loop: finish it here.
+            self.finish_shutdown(core, sched.clone());
+            return;
+        }
         let waiters = {
             let mut slot = lock(&self.core);
             slot.core = Some(core);
@@ -270,7 +310,9 @@ impl Shared {
             Err(NoCore::InLoop) => panic!(
                 "block_on called from inside the runtime's own loop: await the future instead"
             ),
-            Err(NoCore::ShutDown) => panic!("block_on called on a runtime that has shut down"),
+            Err(NoCore::ShutDown | NoCore::Busy) => {
+                panic!("block_on called on a runtime that has shut down")
+            }
         }
     }
 
@@ -280,7 +322,7 @@ impl Shared {
         sched: crate::Scheduler,
         fut: F,
     ) -> F::Output {
-        let core = CoreGuard::new(self, core);
+        let core = CoreGuard::new(self, core, &sched);
         let _ctx = crate::context::enter(sched);
         let _local = core.enter();
         let out = self.run(&core, Some(pin!(fut)));
@@ -293,7 +335,7 @@ impl Shared {
         let Ok(core) = self.take_core() else {
             return false;
         };
-        let core = CoreGuard::new(self, core);
+        let core = CoreGuard::new(self, core, &sched);
         let _ctx = crate::context::enter(sched);
         let _local = core.enter();
         self.run::<std::future::Pending<()>>(&core, None);
@@ -430,19 +472,31 @@ impl Shared {
     ///
     /// Left behind, and said so: a blocking job still running (its thread finishes it).
     pub(crate) fn shutdown(self: &Arc<Self>, sched: crate::Scheduler) {
-        let core = match self.take_core() {
-            Ok(core) => core,
-            Err(NoCore::ShutDown) => return,
-            Err(NoCore::InLoop) => {
-                // Dropped from inside its own loop: just refuse new work; the running loop
-                // cannot be torn down from under itself.
-                self.registry.close_and_cancel_all();
-                if let Some(p) = &self.procs {
-                    p.shutdown();
+        // Cancel every task first, so that a thread running the loop right now (a
+        // `JoinHandle::join` or `Handle::block_on` elsewhere) sees its task end and gives
+        // the core back; `closing` makes whoever gives it back finish the shutdown.
+        self.registry.close_and_cancel_all();
+        self.closing.store(true, Ordering::Release);
+        self.unparker.unpark();
+        match self.take_core_until(std::time::Instant::now() + SHUTDOWN_WAIT) {
+            Ok(core) => self.finish_shutdown(core, sched),
+            Err(NoCore::ShutDown) => {}
+            Err(why) => {
+                // The loop runs on this thread (dropped from inside it) or another thread
+                // still holds it after the deadline: release what needs no core now; the
+                // thread that gives the core back finishes (`put_core`).
+                self.blocking.shutdown();
+                if why == NoCore::Busy {
+                    eprintln!(
+                        "runtime: shutdown deadline ({SHUTDOWN_WAIT:?}) passed while another thread runs the loop; it finishes the shutdown when it leaves"
+                    );
                 }
-                return;
             }
-        };
+        }
+    }
+
+    /// The rest of `shutdown`, with the core in hand (see `shutdown` for the order).
+    fn finish_shutdown(self: &Arc<Self>, core: Box<Core>, sched: crate::Scheduler) {
         {
             let _ctx = crate::context::enter(sched);
             let _local = core.enter();
@@ -480,16 +534,6 @@ impl Shared {
             }
         }
         drop(core);
-        {
-            let waiters = {
-                let mut slot = lock(&self.core);
-                slot.gone = true;
-                std::mem::take(&mut slot.waiters)
-            };
-            for t in waiters {
-                t.unpark();
-            }
-        }
         if let Some(w) = self.watchdog.get() {
             w.stop_and_join();
         }
@@ -500,6 +544,15 @@ impl Shared {
         // The ring went with the core: its eventfd may close now, whoever still holds the
         // engine (a `Handle`, a `JoinHandle` kept past the drop).
         self.unparker.release();
+        // Last: a shutdown waiting on another thread returns only once all of it is done.
+        let waiters = {
+            let mut slot = lock(&self.core);
+            slot.gone = true;
+            std::mem::take(&mut slot.waiters)
+        };
+        for t in waiters {
+            t.unpark();
+        }
     }
 
     pub(crate) fn block_on_join<T: Send + 'static>(
@@ -528,8 +581,13 @@ impl Shared {
             {
                 let mut slot = lock(&self.core);
                 if slot.gone {
-                    // Shut down: every task was cancelled, so the handle was ready above;
-                    // never wait for a loop that will not run again.
+                    // Shut down: every task was cancelled and dropped, so the handle is
+                    // ready now (it may not have been at the poll above); never wait for a
+                    // loop that will not run again.
+                    drop(slot);
+                    if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
+                        return out;
+                    }
                     return Err(crate::JoinError::failed(
                         handle.id(),
                         "join() on a runtime that has shut down",
@@ -549,15 +607,17 @@ impl Shared {
 /// Gives the core back when the run ends, also when it ends by a panic (of the
 /// `block_on` future), so the runtime stays usable and droppable.
 struct CoreGuard<'a> {
-    shared: &'a Shared,
+    shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
+    sched: crate::Scheduler,
 }
 
 impl<'a> CoreGuard<'a> {
-    fn new(shared: &'a Shared, core: Box<Core>) -> Self {
+    fn new(shared: &'a Arc<Shared>, core: Box<Core>, sched: &crate::Scheduler) -> Self {
         CoreGuard {
             shared,
             core: Some(core),
+            sched: sched.clone(),
         }
     }
 }
@@ -573,7 +633,7 @@ impl std::ops::Deref for CoreGuard<'_> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(core) = self.core.take() {
-            self.shared.put_core(core);
+            self.shared.put_core(core, &self.sched);
         }
     }
 }

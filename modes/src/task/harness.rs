@@ -158,7 +158,14 @@ where
             // async-task closed the task without letting us complete it (its Runnable was
             // dropped unrun). Drop the future here, then do what completion does.
             let meta = self.meta;
-            self.fut = None;
+            // Nobody can read an outcome here (async-task gives the JoinHandle nothing), so
+            // a panicking destructor is only told, never let into the scheduler.
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| self.fut = None)) {
+                eprintln!(
+                    "runtime: a task's future panicked while being dropped: {}",
+                    panic_message(p.as_ref())
+                );
+            }
             let outcome: Result<F::Output, JoinError> = Err(JoinError::cancelled(meta.id));
             finish(meta, &outcome);
         }

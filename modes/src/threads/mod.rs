@@ -84,8 +84,10 @@ pub(crate) struct Shared {
     stop_cv: Condvar,
     /// `Gil` mode: the lock held around every poll.
     pub(crate) gil: Option<crate::gil::Gil>,
-    /// The worker threads, joined by `shutdown`.
+    /// The worker threads, waited for by `shutdown`.
     threads: crate::thread_set::ThreadSet,
+    /// `shutdown` left busy workers behind: the last to exit finishes it.
+    abandoned: AtomicBool,
     watchdog: std::sync::OnceLock<crate::watchdog::Watchdog>,
 }
 
@@ -154,6 +156,7 @@ impl Shared {
             stop_cv: Condvar::new(),
             gil: cfg.gil.map(crate::gil::Gil::new),
             threads: Default::default(),
+            abandoned: AtomicBool::new(false),
             watchdog: Default::default(),
         });
         for d in shared.drivers.iter() {
@@ -226,10 +229,19 @@ impl Shared {
         *lock(&self.live) > 0
     }
 
-    fn worker_exited(&self) {
-        let mut live = lock(&self.live);
-        *live -= 1;
-        self.live_cv.notify_all();
+    /// Counts a worker out. If it was the last one and shutdown gave up waiting for it,
+    /// it finishes the shutdown (steps 3-4) before it goes.
+    fn worker_exited(self: &Arc<Self>) {
+        let finish = {
+            let mut live = lock(&self.live);
+            *live -= 1;
+            self.live_cv.notify_all();
+            *live == 0 && self.abandoned.load(Ordering::Acquire)
+        };
+        if finish {
+            self.registry.close_and_cancel_all();
+            self.drop_queued_and_release();
+        }
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -276,14 +288,18 @@ impl Shared {
         if is_worker_of(self) {
             return false;
         }
-        let mut stopped = lock(&self.stopped);
-        while !*stopped {
-            stopped = self
-                .stop_cv
-                .wait(stopped)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        *stopped = false;
+        // Called inside a `Gil` block_on, this thread holds the GIL: wait without it, or
+        // no worker could run the callback that stops us.
+        crate::gil::allow_threads(|| {
+            let mut stopped = lock(&self.stopped);
+            while !*stopped {
+                stopped = self
+                    .stop_cv
+                    .wait(stopped)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            *stopped = false;
+        });
         true
     }
 
@@ -318,18 +334,23 @@ impl Shared {
                 .0;
         }
         let stuck = *live;
+        if stuck > 0 {
+            // Set under the lock the workers count out under: the last of them sees it and
+            // does steps 3-4 itself when it finally leaves its long poll.
+            self.abandoned.store(true, Ordering::Release);
+        }
         drop(live);
         if let Some(w) = self.watchdog.get() {
             w.stop_and_join();
         }
-        // Workers that counted themselves out are a few instructions from their end; one
+        // Workers that counted themselves out are only dropping their last captures; one
         // still busy past the deadline is not waited for again.
         let grace = if stuck > 0 {
             Duration::ZERO
         } else {
             Duration::from_secs(1)
         };
-        let stuck = stuck.max(self.threads.join_until(Instant::now() + grace, |_| false));
+        let unfinished = self.threads.join_until(Instant::now() + grace, |_| false);
         let _ctx = crate::context::enter(crate::Scheduler(crate::sched::Engine::Threads(
             self.clone(),
         )));
@@ -340,7 +361,7 @@ impl Shared {
         if stuck > 0 {
             let left = self.registry.snapshot();
             eprintln!(
-                "runtime: shutdown deadline ({timeout:?}) passed with {stuck} worker(s) still busy; left behind {} task(s): {}",
+                "runtime: shutdown deadline ({timeout:?}) passed with {stuck} worker(s) still busy; left behind {} task(s), dropped when the last busy worker returns: {}",
                 left.len(),
                 left.iter()
                     .map(|t| format!("{} {:?} (spawned at {})", t.id(), t.name().unwrap_or(""), t.spawned_at()))
@@ -349,6 +370,22 @@ impl Shared {
             );
             return left.len();
         }
+        if unfinished > 0 {
+            eprintln!(
+                "runtime: {unfinished} worker thread(s) counted out but had not finished after 1 s"
+            );
+        }
+        self.drop_queued_and_release();
+        0
+    }
+
+    /// Shutdown step 4 and the release of the eventfds: run by the dropping thread, or, if
+    /// it had to leave busy workers behind, by the last of them to exit. Only once every
+    /// worker counted out (none touches a queue or its ring any more).
+    fn drop_queued_and_release(self: &Arc<Self>) {
+        let _ctx = crate::context::enter(crate::Scheduler(crate::sched::Engine::Threads(
+            self.clone(),
+        )));
         // Drop every queued future here, inside the runtime's context so that destructors
         // may still use it (a spawn from a destructor is cancelled at once).
         loop {
@@ -370,11 +407,10 @@ impl Shared {
         for d in self.drivers.iter() {
             drop(d.timers.drain());
         }
-        // Every worker was joined, so every ring is gone: close their eventfds now, not
+        // Every worker dropped its ring before it counted out: close the eventfds now, not
         // when the last handle of the runtime goes.
         for u in self.unparkers.iter() {
             u.release();
         }
-        0
     }
 }
