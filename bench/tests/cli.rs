@@ -241,8 +241,17 @@ fn the_bare_io_uring_loop_serves_net_as_the_ceiling() {
     }
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("bare-uring      net"), "{stdout}");
+    // Its ratio over tokio is printed (whatever its value: a debug build on a shared box
+    // gave 0.9x to 2.7x; the value is the benchmark's business, not this test's).
     assert!(
-        stdout.contains("bare-uring 1") || stdout.contains("bare-uring 0"),
+        stdout.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() == 4
+                && w[0] == "net"
+                && w[1] == "bare-uring"
+                && w[2].strip_suffix('x').is_some_and(|r| r.parse::<f64>().is_ok())
+                && w[3] == "tokio-ct"
+        }),
         "{stdout}"
     );
     let report = report(&json, &md);
