@@ -114,8 +114,10 @@ mod procs;
 mod ready_set;
 mod rt;
 mod settable;
+mod shared;
 pub mod signal;
 mod submit;
+pub mod sync;
 mod task_group;
 mod timeout;
 mod wait;
@@ -128,9 +130,13 @@ pub use procs::{map, submit_async};
 pub use rt::Runtime;
 pub use settable::{settable, Settable, SettableError, Setter};
 pub use submit::submit;
-pub use task_group::{GroupError, TaskFailure, TaskGroup};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
-pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
+pub use task_group::{GroupClosed, GroupError, GroupHandle, GroupTask, Slot, TaskFailure, TaskGroup};
+pub use shared::{shared, Shared};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout, TimeoutHandle};
+pub use wait::{
+    as_completed, as_completed_timeout, wait, wait_timeout, AsCompleted, AsCompletedTimeout,
+    ReturnWhen, Wait,
+};
 
 pub use modes::io::{IoBackend, IoBuf, IoBufMut};
 pub use modes::procs::{ProcessMetrics, ProcessWorkerMetrics};
@@ -235,7 +241,8 @@ where
 
 /// Protects `fut` from the cancellation of whoever awaits it (asyncio's `shield`): `fut`
 /// runs as its own task; dropping or cancelling the awaiting side detaches it, and it
-/// runs to completion.
+/// runs to completion, even when the handle is owned by a `gather` or `timeout` that is
+/// cancelled or expires (the handle is [`shielded`](JoinHandle::shielded)).
 ///
 /// # Panics
 /// Outside a runtime.
@@ -262,7 +269,26 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn(fut)
+    spawn(fut).shielded()
+}
+
+/// The task being polled on this thread (asyncio's `current_task()`), as a [`TaskRef`]
+/// to read its id, name and state or to cancel it. `None` outside a task (in
+/// `block_on`'s own future, say, which is not a task).
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// assert!(runtime::current_task().is_none());
+/// let h = rt.spawn_named("worker-1", async {
+///     let me = runtime::current_task().expect("inside a task");
+///     (me.id(), me.name().map(str::to_string))
+/// });
+/// let id = h.id();
+/// assert_eq!(h.join().unwrap(), (id, Some("worker-1".to_string())));
+/// ```
+#[doc(alias = "asyncio.current_task")]
+pub fn current_task() -> Option<TaskRef> {
+    modes::context::current_task_ref()
 }
 
 /// The current runtime's clock now (asyncio's `loop.time()`); virtual when the clock is.
