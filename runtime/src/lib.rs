@@ -125,13 +125,15 @@ mod write_all;
 
 pub use builder::{BuildError, Builder, Clock, Mode, IO_URING_ENV};
 pub use gather::{gather, try_gather, Gather, TryGather};
-pub use handle::Handle;
+pub use handle::{EnterGuard, Handle};
 pub use procs::{map, submit_async};
 pub use rt::Runtime;
 pub use settable::{settable, Settable, SettableError, Setter};
-pub use submit::submit;
-pub use task_group::{GroupClosed, GroupError, GroupHandle, GroupTask, Slot, TaskFailure, TaskGroup};
 pub use shared::{shared, Shared};
+pub use submit::submit;
+pub use task_group::{
+    GroupClosed, GroupError, GroupHandle, GroupTask, Slot, TaskFailure, TaskGroup,
+};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout, TimeoutHandle};
 pub use wait::{
     as_completed, as_completed_timeout, wait, wait_timeout, AsCompleted, AsCompletedTimeout,

@@ -96,7 +96,11 @@ impl Wake for Wakers {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let woken: Vec<Waker> = self.lock().iter_mut().filter_map(|(_, w)| w.take()).collect();
+        let woken: Vec<Waker> = self
+            .lock()
+            .iter_mut()
+            .filter_map(|(_, w)| w.take())
+            .collect();
         for w in woken {
             w.wake();
         }
@@ -165,7 +169,10 @@ where
         }
         let all = Waker::from(this.inner.wakers.clone());
         let mut all_cx = Context::from_waker(&all);
-        let fut = st.fut.as_mut().expect("the future is kept until its output is");
+        let fut = st
+            .fut
+            .as_mut()
+            .expect("the future is kept until its output is");
         match fut.as_mut().poll(&mut all_cx) {
             Poll::Ready(out) => {
                 st.fut = None;

@@ -313,7 +313,8 @@ impl<F: Future> Future for Timeout<F> {
         }
         this.started = true;
         let fut = this.fut.as_mut().expect("checked above");
-        if let Poll::Ready(v) = with_enclosing(expired_here || enclosing, || fut.as_mut().poll(cx)) {
+        if let Poll::Ready(v) = with_enclosing(expired_here || enclosing, || fut.as_mut().poll(cx))
+        {
             this.fut = None;
             return Poll::Ready(Ok(v));
         }

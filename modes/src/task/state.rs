@@ -126,13 +126,15 @@ impl TaskFlags {
 
     /// Rule 1: counts a cancel request of a task not yet done.
     pub(crate) fn request_cancel(&self) -> CancelRequest {
-        let prev = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-            if v & DONE != 0 {
-                None
-            } else {
-                Some(v.saturating_add(COUNT_ONE) | CANCEL)
-            }
-        });
+        let prev = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                if v & DONE != 0 {
+                    None
+                } else {
+                    Some(v.saturating_add(COUNT_ONE) | CANCEL)
+                }
+            });
         match prev {
             Err(_) => CancelRequest::Done,
             Ok(v) if v & CANCEL != 0 => CancelRequest::Again,
@@ -144,17 +146,19 @@ impl TaskFlags {
     /// CANCEL if the task is not done, so a request not yet observed is withdrawn.
     /// Returns the requests left.
     pub(crate) fn uncancel(&self) -> u32 {
-        let prev = self.bits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-            let count = v >> COUNT_SHIFT;
-            if count == 0 {
-                return None;
-            }
-            let mut next = v - COUNT_ONE;
-            if count == 1 && v & DONE == 0 {
-                next &= !CANCEL;
-            }
-            Some(next)
-        });
+        let prev = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                let count = v >> COUNT_SHIFT;
+                if count == 0 {
+                    return None;
+                }
+                let mut next = v - COUNT_ONE;
+                if count == 1 && v & DONE == 0 {
+                    next &= !CANCEL;
+                }
+                Some(next)
+            });
         match prev {
             Ok(v) => (v >> COUNT_SHIFT) - 1,
             Err(_) => 0,
