@@ -10,15 +10,24 @@
 //! | `asyncio.create_task(coro, name=...)` | [`spawn`], [`spawn_named`], `rt.spawn(fut)` |
 //! | `task.result()` / `await task` | [`JoinHandle::join`] / `handle.await` |
 //! | `task.cancel()`, `CancelledError` | [`JoinHandle::cancel`], [`JoinError::is_cancelled`] |
+//! | `task.cancelling()`, `task.uncancel()` | [`JoinHandle::cancelling`], [`JoinHandle::uncancel`] |
+//! | `asyncio.current_task()` | [`current_task`] |
 //! | `task.add_done_callback(fn)` | [`JoinHandle::add_done_callback`] |
 //! | `await asyncio.sleep(s)` | [`sleep`]`(d).await` |
 //! | `asyncio.wait_for(aw, timeout)` | [`timeout`]`(d, fut).await` |
+//! | `asyncio.timeout(d)`, `cm.when/reschedule/expired` | [`Timeout::when`], [`Timeout::reschedule`], [`Timeout::expired`], [`Timeout::handle`] |
 //! | `asyncio.gather(*aws)` / `return_exceptions=False` | [`gather`] / [`try_gather`] |
 //! | `asyncio.wait(tasks, return_when=...)` | [`wait`]`(handles, ReturnWhen::...)` |
 //! | `asyncio.as_completed(tasks)` | [`as_completed`] |
+//! | `asyncio.as_completed(tasks, timeout=t)` | [`as_completed_timeout`] |
 //! | `asyncio.shield(aw)` | [`shield`] |
-//! | `asyncio.TaskGroup()` | [`TaskGroup`] |
+//! | `asyncio.TaskGroup()`, `tg.create_task(c, name=..)` | [`TaskGroup`], [`TaskGroup::spawn`], [`TaskGroup::spawn_named`], [`TaskGroup::handle`] |
 //! | `loop.create_future()`, `set_result` | [`settable`] → ([`Setter`], [`Settable`]) |
+//! | a future awaited by many tasks | [`Settable::shared`], [`shared`] |
+//! | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | [`sync::Queue`], [`sync::LifoQueue`], [`sync::PriorityQueue`] |
+//! | `asyncio.Lock`, `Event`, `Condition` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`] |
+//! | `asyncio.Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] |
+//! | (tokio) `Runtime::enter`, `Handle::block_on` | [`Runtime::enter`], [`Handle::enter`], [`Handle::block_on`] |
 //! | `loop.call_soon/call_later/call_at` | `rt.call_soon/call_later/call_at` |
 //! | `loop.run_forever()`, `loop.stop()` | `rt.run_forever()`, [`Handle::stop`] |
 //! | `loop.time()` | `rt.time()`, [`now`] |
@@ -62,7 +71,9 @@
 //!
 //! A spawned task starts at the loop's next iteration. Cancelling drops its future at the
 //! point where it is suspended, whichever await that is; awaiting its handle then gives a
-//! cancelled [`JoinError`]. A panic in a task is caught: the task fails with a
+//! cancelled [`JoinError`]. Cancellation propagates as in asyncio: a [`gather`] or
+//! [`timeout`] that is cancelled or expires cancels the tasks whose handles it owns
+//! (except [`shield`]ed ones); a `JoinHandle` dropped on its own detaches its task. A panic in a task is caught: the task fails with a
 //! [`JoinError`] carrying the message, and the loop goes on.
 //!
 //! ```
