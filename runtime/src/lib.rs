@@ -73,8 +73,9 @@
 //! point where it is suspended, whichever await that is; awaiting its handle then gives a
 //! cancelled [`JoinError`]. Cancellation propagates as in asyncio: a [`gather`] or
 //! [`timeout`] that is cancelled or expires cancels the tasks whose handles it owns
-//! (except [`shield`]ed ones); a `JoinHandle` dropped on its own detaches its task. A panic in a task is caught: the task fails with a
-//! [`JoinError`] carrying the message, and the loop goes on.
+//! (except [`shield`]ed ones); a `JoinHandle` dropped on its own detaches its task. A
+//! panic in a task is caught: the task fails with a [`JoinError`] carrying the message,
+//! and the loop goes on.
 //!
 //! ```
 //! let rt = runtime::Runtime::builder().build().unwrap();

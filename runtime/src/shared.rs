@@ -64,6 +64,7 @@ where
 /// assert_eq!(a.join().unwrap().unwrap(), "hello");
 /// assert_eq!(b.join().unwrap().unwrap(), "hello");
 /// ```
+#[doc(alias = "asyncio.Future")]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shared<F: Future> {
     inner: Arc<Inner<F>>,

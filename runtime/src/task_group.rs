@@ -145,6 +145,7 @@ impl<T, E> Group<T, E> {
 ///     assert_eq!(err.to_string(), "the task group has finished");
 /// });
 /// ```
+#[doc(alias = "RuntimeError")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupClosed {
     /// A child failed: the group is cancelling the others.

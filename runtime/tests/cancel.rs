@@ -175,11 +175,15 @@ rt_test! {
             let (fut, counts) = counted(pending::<()>());
             let t = spawn(fut);
             assert!(t.cancel());
-            assert!(t.cancel(), "asyncio 3.11: a second cancel of a live task returns True");
-            let r = t.task_ref();
-            if let Some(r) = r {
-                assert!(r.cancel(), "a cancel through a TaskRef after one through the handle");
-                assert_eq!(r.cancelling(), 3);
+            // asyncio 3.11: a second cancel returns True while the task is not done. On a
+            // pool the task may already have observed the first and finished.
+            let again = t.cancel();
+            assert!(again || t.is_finished(), "false only once the task is done");
+            if let Some(r) = t.task_ref() {
+                let third = r.cancel();
+                assert!(third || t.is_finished());
+                let expected = 1 + u32::from(again) + u32::from(third);
+                assert_eq!(r.cancelling(), expected, "each true cancel is counted");
             }
             assert!(t.await.unwrap_err().is_cancelled());
             assert_eq!(counts.drops(), 1);

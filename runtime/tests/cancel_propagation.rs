@@ -121,7 +121,7 @@ rt_test! {
         });
     }
 
-    fn a_finished_handle_inside_an_expired_timeout_is_left_alone(rt: &Runtime) {
+    fn a_finished_handle_inside_a_timeout_gives_its_outcome(rt: &Runtime) {
         rt.block_on(async {
             let quick = spawn(async { 7 });
             yield_until("quick finished", || quick.is_finished()).await;

@@ -47,7 +47,7 @@ rt_test! {
             let slow_task = spawn(slow_fut);
             let slow_ref = slow_task.task_ref().unwrap();
             let quick = spawn(async { 1u8 });
-            let mut s = as_completed_timeout([slow_task, quick], Duration::from_millis(30));
+            let mut s = as_completed_timeout([slow_task, quick], Duration::from_millis(500));
             assert_eq!(s.next().await.unwrap().unwrap().unwrap(), 1);
             assert_eq!(s.next().await.unwrap().unwrap_err(), Elapsed(()));
             assert!(s.next().await.is_none());

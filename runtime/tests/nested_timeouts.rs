@@ -98,6 +98,26 @@ rt_test_virtual! {
 }
 
 rt_test! {
+    fn same_deadline_nested_on_the_real_clock(rt: &Runtime) {
+        rt.block_on(async {
+            let deadline = now() + Duration::from_millis(20);
+            let after_inner = Flag::new();
+            let a = after_inner.clone();
+            let (body, c) = counted(sleep(Duration::from_secs(3600)));
+            let mut inner = timeout_at(deadline, body);
+            let inner_cm = inner.handle();
+            let out = timeout_at(deadline, async move {
+                let r = inner.await;
+                a.set();
+                r
+            })
+            .await;
+            assert_eq!(out, Err(Elapsed(())));
+            assert!(!after_inner.get() && !inner_cm.expired());
+            assert_eq!(c.drops(), 1);
+        });
+    }
+
     fn a_zero_timeout_does_not_start_a_coroutine(rt: &Runtime) {
         rt.block_on(async {
             let started = Flag::new();

@@ -1,6 +1,6 @@
-//! `sync::Condition`: `notify(n)` wakes the first n waiters in order, `notify_all` wakes
-//! all, `wait_for` checks its predicate, and a notified waiter that is cancelled passes
-//! the notification on.
+//! `sync::Condition`: `notify(n)` wakes the longest-waiting n waiters, in order;
+//! `notify_all` wakes all; `wait_for` checks its predicate; and a notified waiter that is
+//! cancelled passes the notification on.
 
 #[macro_use]
 mod support;
@@ -37,9 +37,11 @@ rt_test! {
                 parked("waiting", &t, &counts).await;
                 tasks.push(t);
             }
-            cond.lock().await.notify(1);
-            yield_until("one woke", || order.len() == 1).await;
-            assert_eq!(order.get(), vec![0]);
+            for n in 1..=2 {
+                cond.lock().await.notify(1);
+                yield_until("one more woke", || order.len() == n).await;
+            }
+            assert_eq!(order.get(), vec![0, 1], "notify(1) wakes the longest waiter");
             cond.lock().await.notify_all();
             for t in tasks {
                 t.await.unwrap();

@@ -42,6 +42,18 @@ rt_test! {
         assert_eq!(*rt.block_on(total.lock()), 400, "an update was lost: not exclusive");
     }
 
+    fn a_failed_try_lock_leaves_the_lock_held(rt: &Runtime) {
+        let lock = Lock::new(1);
+        rt.block_on(async {
+            let g = lock.lock().await;
+            assert!(lock.try_lock().is_none());
+            assert!(lock.try_lock().is_none(), "a failed try_lock released a lock it never had");
+            assert!(lock.locked());
+            drop(g);
+            assert!(!lock.locked());
+        });
+    }
+
     fn waiters_get_the_lock_in_arrival_order(rt: &Runtime) {
         let lock = Arc::new(Lock::new(()));
         let order = Log::new();

@@ -30,6 +30,7 @@ pub struct BoundedSemaphore {
 /// ```
 /// assert_eq!(runtime::sync::ReleasedTooOften.to_string(), "BoundedSemaphore released too many times");
 /// ```
+#[doc(alias = "ValueError")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReleasedTooOften;
 

@@ -127,6 +127,7 @@ struct State<T, S> {
 /// let rt = runtime::Runtime::builder().build().unwrap();
 /// assert_eq!(rt.block_on(q.put(5)), Err(runtime::sync::QueueShutDown(5)));
 /// ```
+#[doc(alias = "asyncio.QueueShutDown")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueShutDown<T = ()>(pub T);
 
@@ -145,6 +146,7 @@ impl<T: fmt::Debug> std::error::Error for QueueShutDown<T> {}
 /// q.put_nowait(1).unwrap();
 /// assert_eq!(q.put_nowait(2), Err(runtime::sync::TryPutError::QueueFull(2)));
 /// ```
+#[doc(alias = "QueueFull")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryPutError<T> {
     /// The queue holds `maxsize` items (asyncio's `QueueFull`).
@@ -171,6 +173,7 @@ impl<T: fmt::Debug> std::error::Error for TryPutError<T> {}
 /// let q = runtime::sync::Queue::<u8>::new(0);
 /// assert_eq!(q.get_nowait(), Err(runtime::sync::TryGetError::QueueEmpty));
 /// ```
+#[doc(alias = "QueueEmpty")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryGetError {
     /// No item is queued (asyncio's `QueueEmpty`).
