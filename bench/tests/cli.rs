@@ -249,7 +249,9 @@ fn the_bare_io_uring_loop_serves_net_as_the_ceiling() {
             w.len() == 4
                 && w[0] == "net"
                 && w[1] == "bare-uring"
-                && w[2].strip_suffix('x').is_some_and(|r| r.parse::<f64>().is_ok())
+                && w[2]
+                    .strip_suffix('x')
+                    .is_some_and(|r| r.parse::<f64>().is_ok())
                 && w[3] == "tokio-ct"
         }),
         "{stdout}"

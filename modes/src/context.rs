@@ -10,15 +10,16 @@
 //! destructor that spawns during it finds no runtime, as after shutdown anyway.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::sched::Scheduler;
-use crate::task::{Meta, TaskId};
+use crate::task::{Meta, TaskId, TaskRef};
 use crate::time::TimeDriver;
 
 thread_local! {
     static CURRENT: RefCell<Option<Scheduler>> = const { RefCell::new(None) };
-    static TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
+    static TASK: Cell<Option<NonNull<Meta>>> = const { Cell::new(None) };
 }
 
 /// Restores the previous current runtime when dropped.
@@ -38,9 +39,19 @@ pub struct EnterGuard {
     prev: Option<Option<Scheduler>>,
 }
 
-/// Makes `sched` the current runtime of this thread until the guard is dropped (a no-op
-/// during thread-local teardown, see the module docs).
-pub(crate) fn enter(sched: Scheduler) -> EnterGuard {
+/// Makes `sched` the current runtime of this thread until the guard is dropped (tokio's
+/// `Runtime::enter`): `spawn`, `sleep` and `now` then find it from plain code. A no-op
+/// during thread-local teardown (see the module docs).
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let guard = modes::context::enter(sched.clone());
+/// let h = modes::context::current().unwrap().spawn(async { 2 });
+/// drop(guard);
+/// assert!(modes::context::current().is_none());
+/// assert_eq!(h.join().unwrap(), 2);
+/// ```
+pub fn enter(sched: Scheduler) -> EnterGuard {
     let prev = CURRENT.try_with(|c| c.replace(Some(sched))).ok();
     EnterGuard { prev }
 }
@@ -103,13 +114,41 @@ pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
 /// assert_eq!(sched.block_on(h).unwrap(), Some(id)); // the task saw its own id
 /// ```
 pub fn current_task() -> Option<TaskId> {
-    TASK.try_with(|t| t.get()).ok().flatten()
+    let meta = TASK.try_with(|t| t.get()).ok().flatten()?;
+    // SAFETY: TASK holds a pointer only while that task is being polled on this thread
+    // (`enter_task`'s guard clears it when the poll returns), and a task's allocation,
+    // which holds its `Meta`, outlives every poll of it.
+    Some(unsafe { meta.as_ref() }.id)
 }
 
-pub(crate) struct TaskGuard(Option<TaskId>);
+/// The task being polled on this thread, as a [`TaskRef`] (asyncio's `current_task()`).
+/// `None` outside a task.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// assert!(modes::context::current_task_ref().is_none());
+/// let h = sched.spawn_named("me", async {
+///     let me = modes::context::current_task_ref().unwrap();
+///     me.name().map(str::to_string)
+/// });
+/// assert_eq!(h.join().unwrap().as_deref(), Some("me"));
+/// ```
+pub fn current_task_ref() -> Option<TaskRef> {
+    let ptr = TASK.try_with(|t| t.get()).ok().flatten()?;
+    // SAFETY: as in `current_task`: the task is being polled on this thread, so its
+    // allocation (and `Meta`) is alive for this call.
+    let meta = unsafe { ptr.as_ref() };
+    TaskRef::of_live(meta)
+}
+
+pub(crate) struct TaskGuard(Option<NonNull<Meta>>);
 
 pub(crate) fn enter_task(meta: &Meta) -> TaskGuard {
-    TaskGuard(TASK.try_with(|t| t.replace(Some(meta.id))).ok().flatten())
+    TaskGuard(
+        TASK.try_with(|t| t.replace(Some(NonNull::from(meta))))
+            .ok()
+            .flatten(),
+    )
 }
 
 impl Drop for TaskGuard {

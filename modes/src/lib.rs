@@ -49,5 +49,5 @@ pub use gil::GilMetrics;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::ParkBackend;
 pub use sched::Scheduler;
-pub use task::{JoinError, JoinHandle, TaskDone, TaskId, TaskRef, TaskState};
+pub use task::{drop_cancelling, JoinError, JoinHandle, TaskDone, TaskId, TaskRef, TaskState};
 pub use time::{sleep, sleep_until, ClockKind, Sleep};

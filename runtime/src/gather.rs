@@ -12,7 +12,24 @@ use crate::ready_set::ReadySet;
 /// The gather owns its futures: cancelling the task that awaits it (or dropping the
 /// gather) drops every child that has not finished: the seed's "cancel the entire first
 /// group". To collect spawned tasks instead, pass their `JoinHandle`s: each output is then
-/// a `Result<T, JoinError>`, which is `return_exceptions=True`.
+/// a `Result<T, JoinError>`, which is `return_exceptions=True`. Cancelling or dropping a
+/// gather of handles cancels those tasks (asyncio's cancellation broadcast), and so does
+/// dropping a child future that owns a handle; a task made with [`shield`](crate::shield)
+/// is left running.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// rt.block_on(async {
+///     let child = runtime::spawn(std::future::pending::<()>());
+///     let child_ref = child.task_ref().unwrap();
+///     let parent = runtime::spawn(runtime::gather([child]));
+///     runtime::yield_now().await;
+///     parent.cancel();
+///     let _ = parent.await;
+///     child_ref.clone().await; // the child was cancelled with its parent
+///     assert_eq!(child_ref.state(), runtime::TaskState::Done);
+/// });
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +74,13 @@ pub struct Gather<F: IntoFuture> {
 
 impl<F: IntoFuture> Unpin for Gather<F> {}
 
+impl<F: IntoFuture> Drop for Gather<F> {
+    fn drop(&mut self) {
+        // Children still running are cancelled, tasks they own included.
+        modes::drop_cancelling(self.set.take_futs());
+    }
+}
+
 impl<F: IntoFuture> Future for Gather<F> {
     type Output = Vec<F::Output>;
 
@@ -81,7 +105,9 @@ impl<F: IntoFuture> Future for Gather<F> {
 
 /// Like [`gather`] for futures that return `Result`, but fail-fast (asyncio's
 /// `return_exceptions=False`): the first `Err` is returned at once and every child still
-/// running is dropped.
+/// running is dropped. Spawned tasks among them are detached, not cancelled: asyncio lets
+/// the other awaitables run on after the first exception. Cancelling or dropping a
+/// `TryGather` before it finishes cancels them, as for [`gather`].
 ///
 /// ```
 /// async fn check(n: u32) -> Result<u32, String> {
@@ -129,6 +155,12 @@ pub struct TryGather<F: IntoFuture, T> {
 
 impl<F: IntoFuture, T> Unpin for TryGather<F, T> {}
 
+impl<F: IntoFuture, T> Drop for TryGather<F, T> {
+    fn drop(&mut self) {
+        modes::drop_cancelling(self.set.take_futs());
+    }
+}
+
 impl<F, T, E> Future for TryGather<F, T>
 where
     F: IntoFuture<Output = Result<T, E>>,
@@ -141,8 +173,8 @@ where
             match next {
                 Some((idx, Ok(v))) => this.out[idx] = Some(v),
                 Some((_, Err(e))) => {
-                    // Drop the children still running now, not when the gather is dropped.
-                    this.set = ReadySet::new(Vec::new());
+                    // Drop the children still running now, detaching their tasks.
+                    drop(this.set.take_futs());
                     return Poll::Ready(Err(e));
                 }
                 None => {

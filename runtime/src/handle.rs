@@ -2,6 +2,10 @@
 //! threads (asyncio's `loop` object as seen from anywhere).
 
 use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -183,6 +187,75 @@ impl Handle {
         self.sched.now()
     }
 
+    /// Makes this runtime the current one on this thread until the guard is dropped
+    /// (tokio's `Handle::enter`): [`spawn`](crate::spawn), [`sleep`](crate::sleep) and
+    /// [`now`](crate::now) then work from plain code. Guards nest; each restores what was
+    /// current before it.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let h = rt.handle();
+    /// let task = {
+    ///     let _guard = h.enter();
+    ///     runtime::spawn(async { "spawned from plain code" })
+    /// };
+    /// assert!(runtime::Handle::current().is_none()); // the guard is gone
+    /// assert_eq!(task.join().unwrap(), "spawned from plain code");
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _inner: modes::context::enter(self.sched.clone()),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `fut` to completion on this thread, for blocking code outside the runtime's
+    /// threads (tokio's `Handle::block_on`), with the runtime entered meanwhile. Unlike
+    /// [`Runtime::block_on`](crate::Runtime::block_on) it works from any thread while
+    /// the runtime is in use elsewhere: in `Single` and `Processes` mode it runs the loop
+    /// here while nobody else does, and otherwise waits for the thread that runs it.
+    ///
+    /// # Panics
+    /// If called on a thread that is inside a runtime (a task, a callback, `block_on`),
+    /// where waiting would block the loop: await the future there. If the runtime shuts
+    /// down before `fut` finishes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let h = rt.handle();
+    /// let v = std::thread::spawn(move || {
+    ///     h.block_on(async {
+    ///         runtime::sleep(Duration::from_millis(5)).await;
+    ///         runtime::spawn(async { 40 }).await.unwrap() + 2
+    ///     })
+    /// }).join().unwrap();
+    /// assert_eq!(v, 42);
+    /// ```
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        if modes::context::current().is_some() {
+            panic!("Handle::block_on called on a thread inside a runtime (a task, callback or block_on): await the future instead");
+        }
+        let _guard = self.enter();
+        let mut fut = pin!(fut);
+        loop {
+            let (setter, woken) = crate::settable::<()>();
+            let signal = Arc::new(WakeSignal(Mutex::new(Some(setter))));
+            let waker = Waker::from(signal);
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return v;
+            }
+            // Wait for our waker on the runtime: `join` runs the loop here if nobody
+            // else does (Single, Processes), or parks until the wait task finished.
+            let waiter = self.sched.spawn(async move {
+                let _ = woken.await;
+            });
+            if let Err(e) = waiter.join() {
+                panic!("Handle::block_on: the runtime stopped while waiting ({e})");
+            }
+        }
+    }
+
     /// Every live task with its id, name and state, each cancellable (asyncio's
     /// `all_tasks`).
     ///
@@ -193,5 +266,50 @@ impl Handle {
     /// ```
     pub fn all_tasks(&self) -> Vec<TaskRef> {
         self.sched.all_tasks()
+    }
+}
+
+/// Sets its settable when woken: how [`Handle::block_on`] learns its future was woken.
+struct WakeSignal(Mutex<Option<crate::Setter<()>>>);
+
+impl Wake for WakeSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let setter = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(s) = setter {
+            let _ = s.set(());
+        }
+    }
+}
+
+/// Keeps a runtime current on this thread (see [`Handle::enter`],
+/// [`Runtime::enter`](crate::Runtime::enter)); dropping it restores the previous one.
+/// Not `Send`: it must be dropped on the thread that made it.
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let guard: runtime::EnterGuard = rt.enter();
+/// assert!(runtime::Handle::current().is_some());
+/// drop(guard);
+/// assert!(runtime::Handle::current().is_none());
+/// ```
+///
+/// ```compile_fail
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// let guard = rt.enter();
+/// std::thread::spawn(move || drop(guard)); // not Send
+/// ```
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard {
+    _inner: modes::context::EnterGuard,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl std::fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
     }
 }

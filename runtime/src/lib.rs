@@ -10,15 +10,24 @@
 //! | `asyncio.create_task(coro, name=...)` | [`spawn`], [`spawn_named`], `rt.spawn(fut)` |
 //! | `task.result()` / `await task` | [`JoinHandle::join`] / `handle.await` |
 //! | `task.cancel()`, `CancelledError` | [`JoinHandle::cancel`], [`JoinError::is_cancelled`] |
+//! | `task.cancelling()`, `task.uncancel()` | [`JoinHandle::cancelling`], [`JoinHandle::uncancel`] |
+//! | `asyncio.current_task()` | [`current_task`] |
 //! | `task.add_done_callback(fn)` | [`JoinHandle::add_done_callback`] |
 //! | `await asyncio.sleep(s)` | [`sleep`]`(d).await` |
 //! | `asyncio.wait_for(aw, timeout)` | [`timeout`]`(d, fut).await` |
+//! | `asyncio.timeout(d)`, `cm.when/reschedule/expired` | [`Timeout::when`], [`Timeout::reschedule`], [`Timeout::expired`], [`Timeout::handle`] |
 //! | `asyncio.gather(*aws)` / `return_exceptions=False` | [`gather`] / [`try_gather`] |
 //! | `asyncio.wait(tasks, return_when=...)` | [`wait`]`(handles, ReturnWhen::...)` |
 //! | `asyncio.as_completed(tasks)` | [`as_completed`] |
+//! | `asyncio.as_completed(tasks, timeout=t)` | [`as_completed_timeout`] |
 //! | `asyncio.shield(aw)` | [`shield`] |
-//! | `asyncio.TaskGroup()` | [`TaskGroup`] |
+//! | `asyncio.TaskGroup()`, `tg.create_task(c, name=..)` | [`TaskGroup`], [`TaskGroup::spawn`], [`TaskGroup::spawn_named`], [`TaskGroup::handle`] |
 //! | `loop.create_future()`, `set_result` | [`settable`] → ([`Setter`], [`Settable`]) |
+//! | a future awaited by many tasks | [`Settable::shared`], [`shared`] |
+//! | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | [`sync::Queue`], [`sync::LifoQueue`], [`sync::PriorityQueue`] |
+//! | `asyncio.Lock`, `Event`, `Condition` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`] |
+//! | `asyncio.Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] |
+//! | (tokio) `Runtime::enter`, `Handle::block_on` | [`Runtime::enter`], [`Handle::enter`], [`Handle::block_on`] |
 //! | `loop.call_soon/call_later/call_at` | `rt.call_soon/call_later/call_at` |
 //! | `loop.run_forever()`, `loop.stop()` | `rt.run_forever()`, [`Handle::stop`] |
 //! | `loop.time()` | `rt.time()`, [`now`] |
@@ -62,8 +71,11 @@
 //!
 //! A spawned task starts at the loop's next iteration. Cancelling drops its future at the
 //! point where it is suspended, whichever await that is; awaiting its handle then gives a
-//! cancelled [`JoinError`]. A panic in a task is caught: the task fails with a
-//! [`JoinError`] carrying the message, and the loop goes on.
+//! cancelled [`JoinError`]. Cancellation propagates as in asyncio: a [`gather`] or
+//! [`timeout`] that is cancelled or expires cancels the tasks whose handles it owns
+//! (except [`shield`]ed ones); a `JoinHandle` dropped on its own detaches its task. A
+//! panic in a task is caught: the task fails with a [`JoinError`] carrying the message,
+//! and the loop goes on.
 //!
 //! ```
 //! let rt = runtime::Runtime::builder().build().unwrap();
@@ -114,8 +126,10 @@ mod procs;
 mod ready_set;
 mod rt;
 mod settable;
+mod shared;
 pub mod signal;
 mod submit;
+pub mod sync;
 mod task_group;
 mod timeout;
 mod wait;
@@ -123,14 +137,20 @@ mod write_all;
 
 pub use builder::{BuildError, Builder, Clock, Mode, IO_URING_ENV};
 pub use gather::{gather, try_gather, Gather, TryGather};
-pub use handle::Handle;
+pub use handle::{EnterGuard, Handle};
 pub use procs::{map, submit_async};
 pub use rt::Runtime;
 pub use settable::{settable, Settable, SettableError, Setter};
+pub use shared::{shared, Shared};
 pub use submit::submit;
-pub use task_group::{GroupError, TaskFailure, TaskGroup};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
-pub use wait::{as_completed, wait, wait_timeout, AsCompleted, ReturnWhen, Wait};
+pub use task_group::{
+    GroupClosed, GroupError, GroupHandle, GroupTask, Slot, TaskFailure, TaskGroup,
+};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout, TimeoutHandle};
+pub use wait::{
+    as_completed, as_completed_timeout, wait, wait_timeout, AsCompleted, AsCompletedTimeout,
+    ReturnWhen, Wait,
+};
 
 pub use modes::io::{IoBackend, IoBuf, IoBufMut};
 pub use modes::procs::{ProcessMetrics, ProcessWorkerMetrics};
@@ -235,7 +255,8 @@ where
 
 /// Protects `fut` from the cancellation of whoever awaits it (asyncio's `shield`): `fut`
 /// runs as its own task; dropping or cancelling the awaiting side detaches it, and it
-/// runs to completion.
+/// runs to completion, even when the handle is owned by a `gather` or `timeout` that is
+/// cancelled or expires (the handle is [`shielded`](JoinHandle::shielded)).
 ///
 /// # Panics
 /// Outside a runtime.
@@ -262,7 +283,26 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn(fut)
+    spawn(fut).shielded()
+}
+
+/// The task being polled on this thread (asyncio's `current_task()`), as a [`TaskRef`]
+/// to read its id, name and state or to cancel it. `None` outside a task (in
+/// `block_on`'s own future, say, which is not a task).
+///
+/// ```
+/// let rt = runtime::Runtime::builder().build().unwrap();
+/// assert!(runtime::current_task().is_none());
+/// let h = rt.spawn_named("worker-1", async {
+///     let me = runtime::current_task().expect("inside a task");
+///     (me.id(), me.name().map(str::to_string))
+/// });
+/// let id = h.id();
+/// assert_eq!(h.join().unwrap(), (id, Some("worker-1".to_string())));
+/// ```
+#[doc(alias = "asyncio.current_task")]
+pub fn current_task() -> Option<TaskRef> {
+    modes::context::current_task_ref()
 }
 
 /// The current runtime's clock now (asyncio's `loop.time()`); virtual when the clock is.

@@ -120,6 +120,14 @@ impl<F: Future + Unpin> ReadySet<F> {
         self.futs
     }
 
+    /// Takes every future out, leaving the set empty (nothing pending).
+    pub(crate) fn take_futs(&mut self) -> Vec<F> {
+        self.pending = 0;
+        self.done.clear();
+        self.queue.clear();
+        std::mem::take(&mut self.futs)
+    }
+
     pub(crate) fn is_done(&self, idx: usize) -> bool {
         self.done[idx]
     }

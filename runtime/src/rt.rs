@@ -111,6 +111,20 @@ impl Runtime {
         self.handle.sched.block_on(fut)
     }
 
+    /// Makes this runtime current on this thread until the guard is dropped (tokio's
+    /// `Runtime::enter`), so that [`spawn`](crate::spawn) works from plain code; see
+    /// [`Handle::enter`].
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let _guard = rt.enter();
+    /// let t = runtime::spawn(async { 3 }); // no block_on needed to spawn
+    /// assert_eq!(t.join().unwrap(), 3);
+    /// ```
+    pub fn enter(&self) -> crate::EnterGuard {
+        self.handle.enter()
+    }
+
     /// Spawns a task (asyncio's `loop.create_task`). In `Single` mode it starts running
     /// when the loop next runs (`block_on`, `run_forever`, `join`).
     ///

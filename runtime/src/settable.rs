@@ -195,6 +195,26 @@ impl<T> Settable<T> {
     }
 }
 
+impl<T: Clone> Settable<T> {
+    /// Makes this future awaitable by many tasks (asyncio's futures can be awaited by
+    /// any number of coroutines): each clone of the [`Shared`](crate::Shared) gets a clone
+    /// of the value, and all are woken when it is set.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let (setter, fut) = runtime::settable::<u32>();
+    /// let fut = fut.shared();
+    /// let waiters: Vec<_> = (0..3).map(|_| rt.spawn(fut.clone())).collect();
+    /// setter.set(9).unwrap();
+    /// for w in waiters {
+    ///     assert_eq!(w.join().unwrap(), Ok(9));
+    /// }
+    /// ```
+    pub fn shared(self) -> crate::Shared<Settable<T>> {
+        crate::shared(self)
+    }
+}
+
 impl<T> Future for Settable<T> {
     type Output = Result<T, SettableError>;
 

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::ready_set::ReadySet;
-use crate::{JoinError, JoinHandle, Sleep};
+use crate::{Elapsed, JoinError, JoinHandle, Sleep};
 
 /// When [`wait`] returns (asyncio's `return_when`).
 ///
@@ -243,6 +243,121 @@ impl<T: Send + 'static> AsCompleted<T> {
     /// ```
     /// let rt = runtime::Runtime::builder().build().unwrap();
     /// let s = runtime::as_completed([rt.spawn(async {})]);
+    /// assert_eq!(s.remaining(), 1);
+    /// ```
+    pub fn remaining(&self) -> usize {
+        self.set.pending()
+    }
+}
+
+/// [`as_completed`] with a timeout (asyncio's `as_completed(tasks, timeout=...)`): yields
+/// each outcome as it finishes, and once `timeout` has passed with tasks still running,
+/// one `Err(Elapsed)` (asyncio's `TimeoutError`) and then the end. The tasks not yet
+/// reported are detached, not cancelled, as in asyncio.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// let seen = rt.block_on(async {
+///     let tasks = [1u64, 5].map(|s| runtime::spawn(async move {
+///         runtime::sleep(Duration::from_secs(s)).await;
+///         s
+///     }));
+///     let mut stream = runtime::as_completed_timeout(tasks, Duration::from_secs(2));
+///     let mut seen = vec![];
+///     while let Some(out) = stream.next().await {
+///         seen.push(out.map(|r| r.unwrap()));
+///     }
+///     seen
+/// });
+/// assert_eq!(seen, vec![Ok(1), Err(runtime::Elapsed(()))]);
+/// ```
+#[doc(alias = "asyncio.as_completed")]
+pub fn as_completed_timeout<T, I>(handles: I, timeout: Duration) -> AsCompletedTimeout<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = JoinHandle<T>>,
+{
+    AsCompletedTimeout {
+        set: ReadySet::new(handles.into_iter().collect()),
+        deadline: Box::pin(crate::sleep(timeout)),
+        expired: false,
+    }
+}
+
+/// The stream returned by [`as_completed_timeout`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::builder().clock(runtime::Clock::Virtual).build().unwrap();
+/// rt.block_on(async {
+///     let t = runtime::spawn(std::future::pending::<()>());
+///     let mut s: runtime::AsCompletedTimeout<()> =
+///         runtime::as_completed_timeout([t], Duration::from_secs(1));
+///     assert_eq!(s.remaining(), 1);
+///     assert!(s.next().await.unwrap().is_err()); // timed out
+///     assert!(s.next().await.is_none());
+/// });
+/// ```
+pub struct AsCompletedTimeout<T> {
+    set: ReadySet<JoinHandle<T>>,
+    deadline: Pin<Box<Sleep>>,
+    expired: bool,
+}
+
+impl<T: Send + 'static> AsCompletedTimeout<T> {
+    /// The next outcome; `Err(Elapsed)` once when the timeout passes first; `None` at the
+    /// end.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut s = runtime::as_completed_timeout([runtime::spawn(async { 3 })], Duration::from_secs(60));
+    ///     assert_eq!(s.next().await.unwrap().unwrap().unwrap(), 3);
+    ///     assert!(s.next().await.is_none());
+    /// });
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub async fn next(&mut self) -> Option<Result<Result<T, JoinError>, Elapsed>> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Polls for the next item (the `Stream` protocol).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let mut s = runtime::as_completed_timeout([rt.spawn(async { 2 })], Duration::from_secs(60));
+    /// let out = rt.block_on(std::future::poll_fn(|cx| s.poll_next(cx)));
+    /// assert_eq!(out.unwrap().unwrap().unwrap(), 2);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Result<T, JoinError>, Elapsed>>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(o) = self.set.poll_next(cx) {
+            return Poll::Ready(o.map(|(_, out)| Ok(out)));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired = true;
+            // Detach what is left now (asyncio does not cancel them).
+            drop(self.set.take_futs());
+            return Poll::Ready(Some(Err(Elapsed(()))));
+        }
+        Poll::Pending
+    }
+
+    /// How many tasks have not been reported yet (0 after the timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// let s = runtime::as_completed_timeout([rt.spawn(async {})], Duration::from_secs(1));
     /// assert_eq!(s.remaining(), 1);
     /// ```
     pub fn remaining(&self) -> usize {

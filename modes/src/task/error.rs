@@ -204,3 +204,28 @@ impl fmt::Debug for JoinError {
 }
 
 impl std::error::Error for JoinError {}
+
+/// A copy of the error of the same kind, id and message, for outcomes that several
+/// awaiters share. A panic's payload is not copied: it stays with the original, so only
+/// one [`take_panic`](JoinError::take_panic) can ever get it.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let e = sched.spawn(async { panic!("once") }).join().unwrap_err();
+/// let copy = e.clone();
+/// assert_eq!((copy.panic_message(), copy.id()), (Some("once"), e.id()));
+/// assert!(copy.take_panic().is_none() && e.take_panic().is_some());
+/// ```
+impl Clone for JoinError {
+    fn clone(&self) -> JoinError {
+        let kind = match &self.kind {
+            Kind::Cancelled => Kind::Cancelled,
+            Kind::Panic { message, .. } => Kind::Panic {
+                message: message.clone(),
+                payload: Mutex::new(None),
+            },
+            Kind::Failed(reason) => Kind::Failed(reason.clone()),
+        };
+        JoinError { id: self.id, kind }
+    }
+}

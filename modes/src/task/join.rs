@@ -21,7 +21,10 @@ type Output<T> = Result<T, JoinError>;
 /// This is asyncio's `Task` and concurrent.futures' `Future` in one: await it (or call
 /// [`join`](JoinHandle::join) from outside the runtime) for `Ok(value)`, or a
 /// [`JoinError`] if the task was cancelled or panicked. Dropping the handle detaches the
-/// task: it keeps running, as an asyncio task does.
+/// task: it keeps running, as an asyncio task does (tokio's convention too). The one
+/// exception: a handle dropped inside [`drop_cancelling`], which is how the runtime's
+/// combinators (`gather`, `timeout`) cancel the tasks they own when they are cancelled or
+/// expire, unless the handle was made with [`shielded`](JoinHandle::shielded).
 ///
 /// ```
 /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
@@ -31,6 +34,41 @@ type Output<T> = Result<T, JoinError>;
 pub struct JoinHandle<T> {
     meta: NonNull<Meta>,
     slot: Mutex<Slot<T>>,
+    /// Detach on drop even inside [`drop_cancelling`] (`shield`).
+    shielded: bool,
+}
+
+thread_local! {
+    /// How many [`drop_cancelling`] calls are running on this thread.
+    static CANCEL_ON_DROP: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Drops `value`, cancelling the task of every [`JoinHandle`] dropped meanwhile on this
+/// thread (however deep inside `value` it is) whose task has not finished, instead of
+/// detaching it. Shielded handles ([`JoinHandle::shielded`]) still detach.
+///
+/// This is asyncio's cancellation broadcast for owners of task handles: `gather` and
+/// `timeout` drop what they own through it when they are cancelled or expire, so the
+/// tasks they were awaiting are cancelled too.
+///
+/// ```
+/// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+/// let a = sched.spawn(std::future::pending::<()>());
+/// let r = a.task_ref().unwrap();
+/// modes::drop_cancelling(vec![a]);
+/// assert_eq!(r.state(), modes::TaskState::Cancelling);
+/// # sched.shutdown();
+/// ```
+pub fn drop_cancelling<V>(value: V) {
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            let _ = CANCEL_ON_DROP.try_with(|d| d.set(d.get() - 1));
+        }
+    }
+    CANCEL_ON_DROP.with(|d| d.set(d.get() + 1));
+    let _depth = Depth;
+    drop(value);
 }
 
 struct Slot<T> {
@@ -55,6 +93,7 @@ impl<T> JoinHandle<T> {
                 out: None,
                 taken: false,
             }),
+            shielded: false,
         }
     }
 
@@ -124,9 +163,11 @@ impl<T> JoinHandle<T> {
 
     /// Requests cancellation (asyncio's `Task.cancel()`): the task's future is dropped at
     /// its next scheduling, wherever it is suspended, and awaiting this handle then gives a
-    /// cancelled [`JoinError`]. Returns `false` if the task had already finished or was
-    /// already being cancelled. A task cannot refuse; wrap work in
-    /// `shield` to protect it from an outer cancellation.
+    /// cancelled [`JoinError`]. Returns `true` while the task has not finished, and counts
+    /// each request ([`cancelling`](JoinHandle::cancelling)), as asyncio 3.11 does; `false`
+    /// once it has finished. A task cannot refuse (but see
+    /// [`uncancel`](JoinHandle::uncancel)); wrap work in `shield` to protect it from an
+    /// outer cancellation.
     ///
     /// ```
     /// use std::time::Duration;
@@ -140,13 +181,62 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         let meta = self.meta();
-        if !meta.request_cancel() {
-            return false;
+        match meta.cancel_request() {
+            super::state::CancelRequest::First => {
+                if let Some(w) = meta.scheduler.registry().waker_of(meta) {
+                    w.wake();
+                }
+                true
+            }
+            super::state::CancelRequest::Again => true,
+            super::state::CancelRequest::Done => false,
         }
-        if let Some(w) = meta.scheduler.registry().waker_of(meta) {
-            w.wake();
-        }
-        true
+    }
+
+    /// How many cancel requests were made (asyncio's `Task.cancelling()`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// assert!(h.cancel() && h.cancel()); // both count: the task is not done
+    /// assert_eq!(h.cancelling(), 2);
+    /// assert!(h.join().unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.meta().cancelling()
+    }
+
+    /// Withdraws one cancel request; returns how many are left (asyncio's
+    /// `Task.uncancel()`). When the last is withdrawn before the task observed it, the
+    /// task runs on as if never cancelled.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { "ran" });
+    /// h.cancel();
+    /// h.cancel();
+    /// assert_eq!(h.uncancel(), 1);
+    /// assert_eq!(h.uncancel(), 0); // nothing pending any more
+    /// assert_eq!(h.join().unwrap(), "ran");
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.meta().uncancel()
+    }
+
+    /// This handle, made to detach on drop even inside [`drop_cancelling`]: what `shield`
+    /// returns, so that a combinator that is cancelled or expires leaves the task running.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { 1 }).shielded();
+    /// let r = h.task_ref().unwrap();
+    /// modes::drop_cancelling(h);
+    /// assert_eq!(r.cancelling(), 0); // detached, not cancelled
+    /// # sched.shutdown();
+    /// ```
+    pub fn shielded(mut self) -> JoinHandle<T> {
+        self.shielded = true;
+        self
     }
 
     /// A cloneable, `Send + Sync` reference to the task, to cancel or inspect it from
@@ -334,6 +424,12 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        if !self.shielded
+            && !self.meta().is_done()
+            && CANCEL_ON_DROP.try_with(|d| d.get() > 0).unwrap_or(false)
+        {
+            self.cancel();
+        }
         let slot = self.slot.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(task) = slot.task.take() {
             task.detach();

@@ -91,10 +91,23 @@ impl Meta {
         }
     }
 
-    /// Sets the cancel bit. Returns `true` if the task was not yet done or cancelling, so
-    /// a wake is needed.
+    /// Counts a cancel request. Returns `true` if it is the first pending one of a task
+    /// not yet done, so a wake is needed.
     pub(crate) fn request_cancel(&self) -> bool {
+        self.flags.request_cancel() == super::state::CancelRequest::First
+    }
+
+    /// Counts a cancel request and says what it did.
+    pub(crate) fn cancel_request(&self) -> super::state::CancelRequest {
         self.flags.request_cancel()
+    }
+
+    pub(crate) fn uncancel(&self) -> u32 {
+        self.flags.uncancel()
+    }
+
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.flags.cancelling()
     }
 
     pub(crate) fn is_done(&self) -> bool {

@@ -16,7 +16,7 @@ mod registry;
 pub(crate) mod state;
 
 pub use error::JoinError;
-pub use join::JoinHandle;
+pub use join::{drop_cancelling, JoinHandle};
 pub use meta::{Meta, TaskId};
 pub use registry::{TaskDone, TaskRef};
 pub use state::TaskState;

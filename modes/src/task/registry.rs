@@ -167,6 +167,14 @@ impl TaskRef {
         TaskRef { waker, meta }
     }
 
+    /// A reference to `meta`'s task if it is still in the registry.
+    pub(crate) fn of_live(meta: &Meta) -> Option<TaskRef> {
+        meta.scheduler
+            .registry()
+            .waker_of(meta)
+            .map(|waker| TaskRef::new(waker, NonNull::from(meta)))
+    }
+
     fn meta(&self) -> &Meta {
         // SAFETY: `self.waker` holds a reference on the task allocation containing `Meta`
         // (registry invariant 1), so the pointer is valid for as long as `self` lives.
@@ -233,25 +241,61 @@ impl TaskRef {
     }
 
     /// Requests cancellation: the task's future is dropped at its next scheduling, and its
-    /// join handle reports a cancelled [`JoinError`](super::JoinError). Returns `false` if the
-    /// task had already finished or was already being cancelled.
+    /// join handle reports a cancelled [`JoinError`](super::JoinError). Returns `true`
+    /// while the task has not finished, counting each request (asyncio 3.11's
+    /// `Task.cancel()`); `false` once it has.
     ///
     /// ```
     /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
     /// let h = sched.spawn(std::future::pending::<()>());
     /// for t in sched.all_tasks() {
     ///     assert!(t.cancel());
-    ///     assert!(!t.cancel()); // already being cancelled
+    ///     assert!(t.cancel()); // still not done: counted again
+    ///     assert_eq!(t.cancelling(), 2);
     /// }
     /// assert!(h.join().unwrap_err().is_cancelled());
     /// ```
     pub fn cancel(&self) -> bool {
-        if self.meta().request_cancel() {
-            self.waker.wake_by_ref();
-            true
-        } else {
-            false
+        match self.meta().cancel_request() {
+            super::state::CancelRequest::First => {
+                self.waker.wake_by_ref();
+                true
+            }
+            super::state::CancelRequest::Again => true,
+            super::state::CancelRequest::Done => false,
         }
+    }
+
+    /// How many cancel requests are pending or were made (asyncio's `Task.cancelling()`).
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(std::future::pending::<()>());
+    /// let r = h.task_ref().unwrap();
+    /// assert_eq!(r.cancelling(), 0);
+    /// r.cancel();
+    /// assert_eq!(r.cancelling(), 1);
+    /// # sched.shutdown();
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.meta().cancelling()
+    }
+
+    /// Withdraws one cancel request and returns how many are left (asyncio's
+    /// `Task.uncancel()`). When none is left and the task has not yet observed the
+    /// cancellation, it runs on as if never cancelled. A cancellation the task already
+    /// observed (its future was dropped) cannot be undone.
+    ///
+    /// ```
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// let h = sched.spawn(async { 5 });
+    /// let r = h.task_ref().unwrap();
+    /// r.cancel();
+    /// assert_eq!(r.uncancel(), 0); // withdrawn before the task ran
+    /// assert_eq!(h.join().unwrap(), 5);
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.meta().uncancel()
     }
 }
 

@@ -1,27 +1,47 @@
 //! The flags of a task's [`Meta`](super::Meta), one rule per bit, and the protocol that
 //! uses them ([`TaskFlags`]).
 //!
-//! They live in one `AtomicU8` next to the task's id and name. async-task owns the
+//! They live in one `AtomicU32` next to the task's id and name. async-task owns the
 //! scheduling state (scheduled, running, completed, closed, reference count); these bits
 //! carry only what the runtime adds on top of it. The initial value is `0`: not cancelled,
-//! not done, no callbacks, idle.
+//! not done, no callbacks, idle, no cancel requests counted.
 
-/// `cancel()` was requested. Set once, never cleared. The harness checks it at the start of
-/// every poll: a set bit drops the inner future and completes the task as cancelled.
-pub(crate) const CANCEL: u8 = 1 << 0;
+/// A cancellation is pending. Set by every `cancel()` of a task not yet done; cleared only
+/// by the `uncancel()` that brings the request count (below) back to zero before the task
+/// observed it. The harness checks it at the start of every poll: a set bit drops the
+/// inner future and completes the task as cancelled.
+pub(crate) const CANCEL: u32 = 1 << 0;
 
 /// The outcome is known and the done-callbacks registered so far were (or are being) taken.
 /// Set once by the harness, before it returns `Ready`; never cleared.
-pub(crate) const DONE: u8 = 1 << 1;
+pub(crate) const DONE: u32 = 1 << 1;
 
 /// At least one done-callback was pushed. Set under the callback lock, so that the harness
 /// only takes that lock when someone registered a callback.
-pub(crate) const CALLBACKS: u8 = 1 << 2;
+pub(crate) const CALLBACKS: u32 = 1 << 2;
 
 /// The task is being polled right now (introspection only). Not stored in the flag
 /// word but in `TaskFlags::polling`, so that setting it is a plain store, not a locked
 /// read-modify-write on every poll.
-pub(crate) const POLLING: u8 = 1 << 3;
+pub(crate) const POLLING: u32 = 1 << 3;
+
+/// The cancel requests counted so far (asyncio 3.11's `cancelling()`), in the bits from
+/// here up: each `cancel()` of a live task adds one, each `uncancel()` takes one off. In
+/// the same word as CANCEL so that the two always change together.
+pub(crate) const COUNT_SHIFT: u32 = 8;
+const COUNT_ONE: u32 = 1 << COUNT_SHIFT;
+
+/// What a cancel request did ([`TaskFlags::request_cancel`]).
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CancelRequest {
+    /// The first pending request: the task must be woken to observe it.
+    First,
+    /// Counted; a request was already pending, so the task is already woken.
+    Again,
+    /// The task had finished: nothing to cancel.
+    Done,
+}
 
 /// What a live task is doing, as seen from outside (see `all_tasks`).
 ///
@@ -48,7 +68,7 @@ pub enum TaskState {
 }
 
 impl TaskState {
-    pub(crate) fn from_flags(flags: u8) -> TaskState {
+    pub(crate) fn from_flags(flags: u32) -> TaskState {
         if flags & DONE != 0 {
             TaskState::Done
         } else if flags & CANCEL != 0 {
@@ -64,14 +84,16 @@ impl TaskState {
 use std::any::Any;
 use std::sync::atomic::Ordering;
 
-use crate::loom::{AtomicBool, AtomicU8, Mutex};
+use crate::loom::{AtomicBool, AtomicU32, Mutex};
 
 type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 
 /// The runtime's per-task flags and done-callbacks.
 ///
 /// Protocol:
-/// 1. `request_cancel` sets CANCEL (anyone, any time); the harness reads it before polls.
+/// 1. `request_cancel` counts a request and sets CANCEL (anyone, any time, until DONE);
+///    `uncancel` takes one off and clears CANCEL when none is left; both in one atomic
+///    update of the word. The harness reads CANCEL before polls.
 /// 2. `mark_done` (the harness, once) sets DONE and, only if CALLBACKS was set, takes the
 ///    callback list under its lock.
 /// 3. `push_callback` pushes under the lock, then sets CALLBACKS; if DONE was already set
@@ -79,7 +101,7 @@ type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 ///    second sees the other's: every callback runs exactly once, either by the harness or
 ///    by the adder.
 pub(crate) struct TaskFlags {
-    bits: AtomicU8,
+    bits: AtomicU32,
     polling: AtomicBool,
     callbacks: Mutex<Vec<Callback>>,
 }
@@ -87,13 +109,13 @@ pub(crate) struct TaskFlags {
 impl TaskFlags {
     pub(crate) fn new() -> TaskFlags {
         TaskFlags {
-            bits: AtomicU8::new(0),
+            bits: AtomicU32::new(0),
             polling: AtomicBool::new(false),
             callbacks: Mutex::new(Vec::new()),
         }
     }
 
-    pub(crate) fn load(&self) -> u8 {
+    pub(crate) fn load(&self) -> u32 {
         self.bits.load(Ordering::Acquire)
     }
 
@@ -102,9 +124,50 @@ impl TaskFlags {
         self.polling.store(on, Ordering::Relaxed);
     }
 
-    pub(crate) fn request_cancel(&self) -> bool {
-        let prev = self.bits.fetch_or(CANCEL, Ordering::AcqRel);
-        prev & (DONE | CANCEL) == 0
+    /// Rule 1: counts a cancel request of a task not yet done.
+    pub(crate) fn request_cancel(&self) -> CancelRequest {
+        let prev = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                if v & DONE != 0 {
+                    None
+                } else {
+                    Some(v.saturating_add(COUNT_ONE) | CANCEL)
+                }
+            });
+        match prev {
+            Err(_) => CancelRequest::Done,
+            Ok(v) if v & CANCEL != 0 => CancelRequest::Again,
+            Ok(_) => CancelRequest::First,
+        }
+    }
+
+    /// Rule 1: takes one request off the count (none below zero); the last one clears
+    /// CANCEL if the task is not done, so a request not yet observed is withdrawn.
+    /// Returns the requests left.
+    pub(crate) fn uncancel(&self) -> u32 {
+        let prev = self
+            .bits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                let count = v >> COUNT_SHIFT;
+                if count == 0 {
+                    return None;
+                }
+                let mut next = v - COUNT_ONE;
+                if count == 1 && v & DONE == 0 {
+                    next &= !CANCEL;
+                }
+                Some(next)
+            });
+        match prev {
+            Ok(v) => (v >> COUNT_SHIFT) - 1,
+            Err(_) => 0,
+        }
+    }
+
+    /// The cancel requests counted (asyncio's `cancelling()`).
+    pub(crate) fn cancelling(&self) -> u32 {
+        self.load() >> COUNT_SHIFT
     }
 
     pub(crate) fn is_done(&self) -> bool {
