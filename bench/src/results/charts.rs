@@ -22,7 +22,13 @@ use crate::record::{Kind, Measurement};
 use crate::table::value;
 
 /// Every file a chart may be written to, so that charts a run no longer has are removed.
-pub const FILES: [&str; 4] = ["cpu.svg", "gil_convoy.svg", "timers.svg", "switch.svg"];
+pub const FILES: [&str; 5] = [
+    "cpu.svg",
+    "gil_convoy.svg",
+    "timers.svg",
+    "switch.svg",
+    "handoff.svg",
+];
 
 /// A chart that was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +188,7 @@ pub fn specs(ms: &[&Measurement], workers: Option<usize>) -> Vec<Spec> {
         latency(ms, "gil_convoy"),
         latency(ms, "timers"),
         switch(ms),
+        handoff(ms),
     ]
     .into_iter()
     .flatten()
@@ -389,7 +396,8 @@ fn switch(all: &[&Measurement]) -> Option<Spec> {
         file: "switch.svg",
         title: "switch: what one switch costs".into(),
         notes: vec![
-            "coroutines: two tasks waking each other through the runtime".into(),
+            "coroutines: two spawned tasks waking each other inside the runtime (in a pool too)"
+                .into(),
             "OS: two threads or processes ping-ponging a byte over a socket pair; log scale".into(),
         ],
         axis: "time per switch (ns, log scale, lower is better)".into(),
@@ -397,6 +405,50 @@ fn switch(all: &[&Measurement]) -> Option<Spec> {
         series: vec![""],
         rows,
         marks: Vec::new(),
+        suffix: "",
+    })
+}
+
+/// The `block_on` hand-off: the thread calling `block_on` and one spawned task waking each
+/// other, apart from the task switch because in a pool every hop is a cross-thread wake.
+fn handoff(all: &[&Measurement]) -> Option<Spec> {
+    let ms = of_workload(all, "switch");
+    let rows: Vec<Row> = super::runners(&ms)
+        .into_iter()
+        .filter_map(|r| {
+            let m = find(&ms, r, "handoff")?;
+            Some(Row {
+                label: r.to_string(),
+                family: Family::of(m),
+                values: vec![Some(usable(in_unit(m.value, &m.unit, "ns")?, true)?)],
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut marks = Vec::new();
+    if let Some(m) = find(&ms, "os", "thread_2cores") {
+        if let Some(at) = in_unit(m.value, &m.unit, "ns").and_then(|v| usable(v, true)) {
+            marks.push(Mark {
+                at,
+                label: "OS threads, 2 cores".into(),
+            });
+        }
+    }
+    Some(Spec {
+        file: "handoff.svg",
+        title: "switch: the block_on hand-off (not a task switch)".into(),
+        notes: vec![
+            "the thread calling block_on and one spawned task waking each other, per hop".into(),
+            "one loop: both on one thread; a pool: every hop wakes another thread; log scale"
+                .into(),
+        ],
+        axis: "time per hop (ns, log scale, lower is better)".into(),
+        log: true,
+        series: vec![""],
+        rows,
+        marks,
         suffix: "",
     })
 }

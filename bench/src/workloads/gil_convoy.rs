@@ -22,10 +22,14 @@ use super::{Outcome, Params};
 const INTERVAL: Duration = Duration::from_millis(1);
 const MAX_PINGS: usize = 100_000;
 
+/// How many jobs, of how many ms of one core's work each: one worker is left for the echo.
+pub fn shape(p: &Params) -> (usize, u64) {
+    (p.workers.saturating_sub(1).max(1), p.size(200, 50))
+}
+
 /// Runs the convoy `reps` times; latencies from every run go in one histogram.
 pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
-    let jobs = p.workers.saturating_sub(1).max(1);
-    let job_ms = p.size(200, 50);
+    let (jobs, job_ms) = shape(p);
     let units = job_ms * p.burn_per_ms;
     let mut lat = histogram();
     let mut jobs_wall = Vec::new();
