@@ -4,8 +4,9 @@
 //! - `cpu_sweep`: the `cpu` jobs' speed-up over one core with 1, 2, 4 and 8 workers (the
 //!   plateau at the core count, then oversubscription), on the pools;
 //! - `gil_sweep`: `gil_convoy` under `gil` with switch intervals of 0.1 to 20 ms: the
-//!   echo's p99 against the share of a core the CPU jobs got (the trade-off CPython's
-//!   5 ms default sits on);
+//!   echo's p99 against the CPU jobs' throughput (the same jobs' time in turn on one
+//!   thread just before, over their time in the convoy: the trade-off CPython's 5 ms
+//!   default sits on);
 //! - `io_sweep`: `io`'s concurrent waits with 10, 1,000 and 100,000 sleepers: the wall time
 //!   stays one wait until the loop's own cost per sleeper shows.
 //!
@@ -30,7 +31,7 @@ pub const WORKERS: [(usize, &str); 4] = [
 ];
 
 /// `gil_sweep`'s switch intervals (us) with their two metric names: the echo's p99 and
-/// the CPU jobs' share of one core.
+/// the CPU jobs' throughput in cores' worth of work.
 pub const INTERVALS: [(u64, &str, &str); 5] = [
     (100, "p99@0.1", "cpu@0.1"),
     (500, "p99@0.5", "cpu@0.5"),
@@ -111,27 +112,19 @@ pub fn gil_point<R: Runner>(r: &R, p: &Params) -> Outcome {
         .copied()
         .find(|&(x, _, _)| x == us)
         .unwrap_or((us, "p99@other", "cpu@other"));
-    let (jobs, job_ms) = gil_convoy::shape(p);
-    let outcome = gil_convoy::run(r, p);
+    let outcome = gil_convoy::measure(r, p, true);
     let p99 = outcome
         .metrics
         .iter()
         .find(|m| m.name == "p99")
         .expect("gil_convoy reports p99");
-    let walls = &outcome
+    let cores = outcome
         .metrics
         .iter()
-        .find(|m| m.name == "jobs_wall")
-        .expect("gil_convoy reports jobs_wall")
-        .runs;
-    // The jobs are `job_ms` of one core's work each: their share of a core is that over
-    // the time they took.
-    let share: Vec<f64> = walls
-        .iter()
-        .map(|w| (jobs as u64 * job_ms) as f64 / w)
-        .collect();
+        .find(|m| m.name == "cores")
+        .expect("gil_convoy measured alone reports cores");
     let p99 = Metric::new(p99_name, p99.unit, p99.runs.clone());
-    let share = Metric::new(cpu_name, "cores", share);
+    let share = Metric::new(cpu_name, "cores", cores.runs.clone());
     Outcome {
         params: outcome.params,
         detail: format!(
