@@ -236,6 +236,16 @@ fn io_sweep(all: &[&Measurement]) -> Option<LineSpec> {
     })
 }
 
+/// What waits in a `resources` measurement: `tasks`, `threads` or `processes` (the OS
+/// runners by name, CPython's threads pool, tasks everywhere else).
+pub fn waiters(m: &Measurement) -> &'static str {
+    match (m.kind, m.mode.as_str()) {
+        (crate::record::Kind::Os, r) if r.contains("process") => "processes",
+        (crate::record::Kind::Os, _) | (_, "py-threads") => "threads",
+        _ => "tasks",
+    }
+}
+
 /// `resources`: bytes or creation time per waiter at the largest size each runner ran.
 fn resources(all: &[&Measurement], what: &str) -> Option<Spec> {
     let ms = of_workload(all, "resources");
@@ -262,13 +272,8 @@ fn resources(all: &[&Measurement], what: &str) -> Option<Spec> {
             } else {
                 usable(in_unit(m.value, &m.unit, "us")?, true)?
             };
-            let waiters = match Family::of(m) {
-                Family::OsThread => "threads",
-                Family::OsProcess => "processes",
-                _ => "tasks",
-            };
             Some(Row {
-                label: format!("{r} ({n} {waiters})"),
+                label: format!("{r} ({n} {})", waiters(m)),
                 family: Family::of(m),
                 values: vec![Some(v)],
             })

@@ -18,14 +18,14 @@ fn points(ms: &[&Measurement], runner: &str, prefix: &str) -> Vec<(f64, f64)> {
     out
 }
 
-/// `x` as the sweeps write it: 10000 as 10k, 1000000 as 1M.
+/// `x` as the sweeps write it: 10000 as 10k, 1000000 as 1M, 0.1 as 0.1.
 fn count(x: f64) -> String {
     if x >= 1e6 && x % 1e6 == 0.0 {
         format!("{}M", x / 1e6)
     } else if x >= 1e3 && x % 1e3 == 0.0 {
         format!("{}k", x / 1e3)
     } else {
-        value(x)
+        format!("{x}")
     }
 }
 
@@ -53,14 +53,11 @@ pub fn resources(runners: &[&str], ms: &[&Measurement]) -> Option<String> {
         ) else {
             continue;
         };
-        let is_os = ms.iter().any(|m| m.mode == r && m.kind == Kind::Os);
-        let what = if r.contains("process") {
-            "processes"
-        } else if r.contains("thread") {
-            "threads"
-        } else {
-            "tasks"
+        let Some(first) = ms.iter().find(|m| m.mode == r) else {
+            continue;
         };
+        let is_os = first.kind == Kind::Os;
+        let what = super::growth::waiters(first);
         let pss = if what == "processes" { " PSS" } else { "" };
         mem.push(format!("{r} {}{pss} ({} {what})", bytes(b), count(n)));
         create.push(format!("{r} {} us", value(c / 1e3)));
@@ -114,17 +111,16 @@ pub fn cpu_sweep(ms: &[&Measurement]) -> Option<String> {
         };
         let listed: Vec<String> = pts
             .iter()
-            .map(|(k, v)| format!("{}x with {}", value(*v), value(*k)))
+            .map(|(k, v)| format!("{}x with {k}", value(*v)))
             .collect();
         let (peak_k, peak) =
             pts.iter()
                 .copied()
                 .fold((0.0, f64::MIN), |a, p| if p.1 > a.1 { p } else { a });
         parts.push(format!(
-            "{r} {} (best {}x with {})",
+            "{r} {} (best {}x with {peak_k})",
             listed.join(", "),
-            value(peak),
-            value(peak_k)
+            value(peak)
         ));
         if !r.contains("gil") && r != "py-threads" {
             peaks.push((peak_k, peak, last_k, last));
@@ -140,8 +136,8 @@ pub fn cpu_sweep(ms: &[&Measurement]) -> Option<String> {
     let top = peaks.iter().map(|p| p.1).fold(0.0, f64::max);
     if !peaks.is_empty() && peaks.iter().all(|p| p.0 < p.2 || p.3 < p.1 * 1.1) {
         s += &format!(
-            ". No pool keeps growing to the largest count: the best is {}x, about the \
-             number of cores, and workers beyond the cores only share them",
+            ". No pool keeps growing to the largest count (the best is {}x): workers beyond \
+             the cores only share them",
             value(top)
         );
     }
@@ -159,11 +155,11 @@ pub fn gil_sweep(ms: &[&Measurement]) -> Option<String> {
             continue;
         };
         let mut s = format!(
-            "{r}'s echo p99 goes from {} ms at {} ms to {} ms at {} ms",
+            "{r}'s echo p99 goes from {} ms at a {} ms interval to {} ms at {} ms",
             value(lo.1 / 1e3),
-            value(lo.0),
+            lo.0,
             value(hi.1 / 1e3),
-            value(hi.0)
+            hi.0
         );
         if let (Some(a), Some(b)) = (cpu.first(), cpu.last()) {
             s += &format!(
