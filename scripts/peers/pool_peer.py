@@ -3,7 +3,7 @@
 runtime's modes: `py-asyncio` runs the work inline on the event loop (like `single`),
 `py-threads` in a ThreadPoolExecutor (threads under the real GIL, like `gil`),
 `py-processes` in a ProcessPoolExecutor (like `processes`). And two sweeps: cpu_sweep
-(the pools' speed-up with 1, 2, 4, 8 workers) and gil_sweep (gil_convoy on py-threads at
+(py-processes' speed-up with 1, 2, 4, 8 workers) and gil_sweep (gil_convoy on py-threads at
 switch intervals 0.1 to 20 ms, `sys.setswitchinterval`). Prints the bench's JSON on
 stdout and one row per measurement on stderr."""
 
@@ -103,12 +103,14 @@ def point(x):
 
 
 def cpu_sweep(args):
-    """The pools' speed-up over the same jobs run in turn on the loop, measured just
-    before each point, with 1, 2, 4 and 8 workers."""
+    """The process pool's speed-up over the same jobs run in turn on the loop, measured
+    just before each point, with 1, 2, 4 and 8 workers."""
     jobs, n = c.size(args, 32, 16), c.size(args, 25, 23)
     params = f"{jobs} x fib({n})"
     inline = make_submit(None)
-    for mode, make in (("py-threads", ThreadPoolExecutor), ("py-processes", ProcessPoolExecutor)):
+    # py-processes only: a thread pool under the GIL is flat at 1x (the cpu workload shows
+    # it), and each point costs CPython seconds.
+    for mode, make in (("py-processes", ProcessPoolExecutor),):
         for k in SWEEP_WORKERS:
             executor = make(k)
             try:
