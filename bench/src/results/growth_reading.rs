@@ -80,14 +80,15 @@ pub fn resources(runners: &[&str], ms: &[&Measurement]) -> Option<String> {
         let versus: Vec<String> = os
             .iter()
             .map(|(what, b)| {
-                format!(
-                    "{}x less than an OS {}",
-                    value(b / t),
-                    &what[..what.len() - 1]
-                )
+                let one = if *what == "processes" {
+                    "process"
+                } else {
+                    "thread"
+                };
+                format!("{}x less than an OS {one}", value(b / t))
             })
             .collect();
-        if !versus.is_empty() {
+        if !versus.is_empty() && os.iter().all(|(_, b)| *b > t) {
             s += &format!(
                 ". A sleeping Rust task needs at most {}, {}: coroutines need the fewest \
                  resources, as the seeds say",
