@@ -4,7 +4,7 @@
 # target/results/). `bench report` creates results/ and removes the charts a run no longer
 # has. RESULTS.md and results/ are written only by this script.
 #
-#   scripts/results.sh            full sizes (a few minutes on 2 cores)
+#   scripts/results.sh            full sizes (about ten minutes on 2 cores)
 #   scripts/results.sh --quick    small sizes, for checking the pipeline
 #   scripts/results.sh --workers 4
 set -euo pipefail
@@ -37,7 +37,8 @@ if command -v python3 >/dev/null 2>&1; then
     echo "== Python peers ($(python3 --version 2>&1))" >&2
     python3 scripts/peers/asyncio_peer.py "${quick[@]}" >"$out/py_asyncio.json"
     python3 scripts/peers/pool_peer.py "${quick[@]}" "${workers[@]}" >"$out/py_pools.json"
-    inputs+=("$out/py_asyncio.json" "$out/py_pools.json")
+    python3 scripts/peers/resources_peer.py "${quick[@]}" >"$out/py_resources.json"
+    inputs+=("$out/py_asyncio.json" "$out/py_pools.json" "$out/py_resources.json")
 else
     echo "note: python3 not found; the Python peers are left out" >&2
 fi

@@ -44,6 +44,30 @@ pub enum Command {
         #[arg(long)]
         core: Option<usize>,
     },
+    /// Internal: one point of the `resources` workload, measured in this fresh process
+    /// and printed as JSON.
+    #[command(hide = true)]
+    ResourcesChild {
+        /// What waits: tasks, threads or processes.
+        #[arg(long, value_enum)]
+        what: crate::workloads::resources::What,
+        /// How many.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        n: u64,
+        /// Tasks: the mode or peer that runs them.
+        #[arg(long, default_value = "single")]
+        runner: String,
+        /// Tasks: the pool's workers.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        workers: u32,
+    },
+    /// Internal: a `resources` process waiter: writes one byte to stdout, then sleeps.
+    #[command(hide = true)]
+    ResourcesSleeper {
+        /// How long to sleep, in milliseconds.
+        #[arg(long)]
+        ms: u64,
+    },
 }
 
 /// Options of `bench report`.

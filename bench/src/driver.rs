@@ -42,9 +42,33 @@ impl RunnerSpec {
         }
     }
 
-    /// Whether this runner runs `w` (the bare io_uring loop serves only `net`).
+    /// Whether this runner runs `w`: the bare io_uring loop serves only `net`; the
+    /// worker-count sweep needs a pool (`threads`, `processes`, `gil`, `tokio-mt`); the
+    /// switch-interval sweep needs the GIL.
     pub fn runs(self, w: Workload) -> bool {
-        self != RunnerSpec::Peer(PeerArg::BareUring) || w == Workload::Net
+        match (self, w) {
+            (RunnerSpec::Peer(PeerArg::BareUring), w) => w == Workload::Net,
+            (r, Workload::CpuSweep) => matches!(
+                r,
+                RunnerSpec::Mode(Mode::Threads | Mode::Processes | Mode::Gil)
+                    | RunnerSpec::Peer(PeerArg::TokioMt)
+            ),
+            (r, Workload::GilSweep) => r == RunnerSpec::Mode(Mode::Gil),
+            _ => true,
+        }
+    }
+
+    /// The runner called `name` (a mode or a peer), as `resources-child --runner` takes it.
+    pub fn from_name(name: &str) -> Result<RunnerSpec, String> {
+        if let Ok(m) = name.parse::<Mode>() {
+            return Ok(RunnerSpec::Mode(m));
+        }
+        match <PeerArg as clap::ValueEnum>::from_str(name, true) {
+            Ok(PeerArg::All) | Ok(PeerArg::BareUring) | Err(_) => Err(format!(
+                "unknown runner {name:?}: expected a mode or tokio-ct, tokio-mt, async-executor"
+            )),
+            Ok(p) => Ok(RunnerSpec::Peer(p)),
+        }
     }
 
     /// Runners whose whole loop is the thread calling `block_on`: `--pin` pins that thread.
@@ -85,6 +109,23 @@ impl std::fmt::Display for RunError {
 /// that served it.
 pub type Ran = (Outcome, Option<String>);
 
+/// Runs `w` on `r`: once, or at each of its sweep points (`workloads::sweep::points`) on
+/// a fresh runner each, joined into one outcome.
+pub fn run_points(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, RunError> {
+    let points = workloads::sweep::points(w, &p);
+    if points.len() == 1 {
+        return run_one(w, r, p, pin);
+    }
+    let mut outcomes = Vec::new();
+    let mut backend = None;
+    for point in points {
+        let (o, b) = run_one(w, r, point, pin)?;
+        outcomes.push(o);
+        backend = backend.or(b);
+    }
+    Ok((workloads::sweep::join(outcomes), backend))
+}
+
 /// Runs `w` on a fresh `r`, on a fresh thread, so that a panicking workload fails alone,
 /// pinning never leaks into the next run, and a hang is reported instead of waited on.
 pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, RunError> {
@@ -124,7 +165,11 @@ fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ra
     // tokio's socket driver only where sockets are used (see `peers::tokio`).
     let tokio_io = w == Workload::Net;
     match r {
-        RunnerSpec::Mode(m) => drive(w, Ours::build(m, p.workers, pin_pool), p),
+        RunnerSpec::Mode(m) => drive(
+            w,
+            Ours::build_with(m, p.workers, pin_pool, p.switch_interval),
+            p,
+        ),
         RunnerSpec::Peer(PeerArg::TokioCt) => {
             drive(w, peers::tokio::Tokio::current_thread(tokio_io), p)
         }

@@ -54,6 +54,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::ResourcesChild {
+            what,
+            n,
+            runner,
+            workers,
+        }) => resources_child(what, n as usize, &runner, workers as usize),
+        Some(Command::ResourcesSleeper { ms }) => match workloads::resources::sleeper(ms) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench resources-sleeper: {e}");
+                ExitCode::FAILURE
+            }
+        },
         None => run(&cli.run),
     }
 }
@@ -139,6 +152,8 @@ fn run(args: &RunArgs) -> ExitCode {
         } else {
             1
         },
+        switch_interval: std::time::Duration::from_micros(args.switch_interval_us),
+        waiters: 0,
     };
 
     println!(
@@ -159,14 +174,24 @@ fn run(args: &RunArgs) -> ExitCode {
     );
     println!("{}", table::header());
 
-    if runners.iter().any(|r| selected.iter().any(|&w| !r.runs(w))) {
+    let bare = RunnerSpec::Peer(cli::PeerArg::BareUring);
+    if runners.contains(&bare) && selected.iter().any(|&w| !bare.runs(w)) {
         eprintln!("note: bare-uring (a bare io_uring loop, no runtime) runs only the net workload");
+    }
+    for (w, what) in [
+        (Workload::CpuSweep, "cpu_sweep runs on the pools only"),
+        (Workload::GilSweep, "gil_sweep runs on gil only"),
+    ] {
+        if selected.contains(&w) && runners.iter().any(|r| !r.runs(w) && *r != bare) {
+            eprintln!("note: {what}");
+        }
     }
     let steps = selected
         .iter()
         .map(|&w| runners.iter().filter(|r| r.runs(w)).count())
         .sum::<usize>()
-        + usize::from(selected.contains(&Workload::Switch));
+        + usize::from(selected.contains(&Workload::Switch))
+        + usize::from(selected.contains(&Workload::Resources));
     let progress = Progress::new(steps as u64);
     let mut measurements: Vec<Measurement> = Vec::new();
     let mut headlines: Vec<Measurement> = Vec::new();
@@ -175,7 +200,12 @@ fn run(args: &RunArgs) -> ExitCode {
     'all: for &w in &selected {
         for &r in runners.iter().filter(|r| r.runs(w)) {
             progress.running(format!("{} on {}", w.name(), r.name()));
-            match driver::run_one(w, r, params, args.pin) {
+            let ran = if w == Workload::Resources {
+                resources_on(r, &params)
+            } else {
+                driver::run_points(w, r, params, args.pin)
+            };
+            match ran {
                 Ok((mut outcome, io_backend)) => {
                     if w == Workload::Cpu {
                         add_speedup(&mut outcome, r, &measurements);
@@ -198,6 +228,31 @@ fn run(args: &RunArgs) -> ExitCode {
                     }
                 }
             }
+            progress.done();
+        }
+        if w == Workload::Resources {
+            progress.running("resources: OS threads and processes".into());
+            let (outcomes, notes) = workloads::resources::os(&params);
+            let mut ms = Vec::new();
+            for (name, outcome) in &outcomes {
+                ms.extend(to_measurements(name, Kind::Os, w, outcome));
+            }
+            progress.print(|| {
+                for (name, o) in &outcomes {
+                    if let Some(m) = ms.iter().find(|m| m.mode == *name) {
+                        println!("{}", table::row(m, &o.detail));
+                    }
+                }
+                for note in &notes {
+                    eprintln!("note: resources {note}");
+                }
+            });
+            headlines.extend(
+                outcomes
+                    .iter()
+                    .filter_map(|(name, _)| ms.iter().find(|m| m.mode == *name).cloned()),
+            );
+            measurements.extend(ms);
             progress.done();
         }
         if w == Workload::Switch {
@@ -253,6 +308,65 @@ fn run(args: &RunArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `resources` on runner `r`: each size in a child process of its own.
+fn resources_on(r: RunnerSpec, p: &Params) -> Result<driver::Ran, driver::RunError> {
+    let (outcome, notes) =
+        workloads::resources::tasks(r.name(), p).map_err(driver::RunError::Failed)?;
+    for note in notes {
+        eprintln!("note: resources on {}: {note}", r.name());
+    }
+    Ok((outcome, None))
+}
+
+/// `bench resources-child`: measures one point of `resources` in this fresh process and
+/// prints its figures as JSON.
+fn resources_child(
+    what: workloads::resources::What,
+    n: usize,
+    runner: &str,
+    workers: usize,
+) -> ExitCode {
+    use workloads::resources::{self, Figures, What};
+    let figures = match what {
+        What::Threads => resources::threads_in_process(n),
+        What::Processes => resources::processes_in_process(n),
+        What::Tasks => RunnerSpec::from_name(runner).and_then(|r| {
+            let p = Params {
+                quick: false,
+                workers,
+                burn_per_ms: 1,
+                switch_interval: std::time::Duration::from_millis(5),
+                waiters: n,
+            };
+            let (outcome, _) =
+                driver::run_one(Workload::Resources, r, p, false).map_err(|e| e.to_string())?;
+            let get = |name: &str| {
+                outcome
+                    .metrics
+                    .iter()
+                    .find(|m| m.name == name)
+                    .map(|m| m.value())
+                    .ok_or_else(|| format!("no {name} figure"))
+            };
+            Ok(Figures {
+                bytes: get("bytes")?,
+                create_ns: get("create")?,
+                rss: None,
+            })
+        }),
+    };
+    match figures {
+        Ok(f) => {
+            println!("{}", serde_json::to_string(&f).expect("figures serialise"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench resources-child: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -283,6 +283,7 @@ fn switch_measures_coroutines_threads_and_processes() {
     let ms = doc["measurements"].as_array().unwrap();
     for (mode, metric) in [
         ("single", "coroutine"),
+        ("single", "handoff"),
         ("os", "thread_1core"),
         ("os", "process_1core"),
     ] {
@@ -350,4 +351,234 @@ fn net_and_file_record_their_io_backend_and_the_report_compares_with_tokio() {
     assert!(report.contains("x tokio-ct |"), "{report}");
     let _ = std::fs::remove_file(json);
     let _ = std::fs::remove_file(md);
+}
+
+/// The JSON document's measurements.
+fn measurements(json: &std::path::Path) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    doc["measurements"].as_array().unwrap().clone()
+}
+
+/// The value of `mode`'s `metric` in `ms`, if measured.
+fn figure(ms: &[serde_json::Value], mode: &str, metric: &str) -> Option<f64> {
+    ms.iter()
+        .find(|m| m["mode"] == mode && m["metric"] == metric)
+        .and_then(|m| m["value"].as_f64())
+}
+
+/// Live processes whose command line contains `needle`.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .count()
+}
+
+#[test]
+fn resources_measures_tasks_threads_and_processes_and_reaps_every_child() {
+    let json = temp("resources.json");
+    let md = temp("resources.md");
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "resources",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("single          resources"), "{stdout}");
+    let ms = measurements(&json);
+    // Quick sizes: tasks 10k and 100k, threads 1k, processes 100.
+    for (mode, metric) in [
+        ("single", "bytes@10000"),
+        ("single", "create@100000"),
+        ("os-threads", "bytes@1000"),
+        ("os-threads", "create@1000"),
+        ("os-processes", "bytes@100"),
+        ("os-processes", "rss@100"),
+    ] {
+        assert!(
+            figure(&ms, mode, metric).is_some_and(|v| v > 0.0),
+            "no {mode} {metric} in {ms:?}"
+        );
+    }
+    assert!(figure(&ms, "single", "bytes@1000000").is_none(), "{ms:?}");
+    // What the workload is for: a sleeping task is smaller than a thread's stack pages,
+    // and a process's shared pages count fully in its RSS but split in its PSS.
+    let task = figure(&ms, "single", "bytes@100000").unwrap();
+    let thread = figure(&ms, "os-threads", "bytes@1000").unwrap();
+    assert!(task < thread, "task {task} B, thread {thread} B");
+    let (pss, rss) = (
+        figure(&ms, "os-processes", "bytes@100").unwrap(),
+        figure(&ms, "os-processes", "rss@100").unwrap(),
+    );
+    assert!(pss <= rss, "PSS {pss} > RSS {rss}");
+    // Every sleeper was killed and reaped before the bench exited.
+    assert_eq!(processes_with("resources-sleeper"), 0);
+
+    let report = report(&json, &md);
+    assert!(report.contains("## resources"), "{report}");
+    assert!(report.contains("memory per concurrent waiter"), "{report}");
+    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(md);
+}
+
+#[test]
+fn a_resources_child_refuses_bad_input() {
+    for (args, expect) in [
+        (
+            &[
+                "resources-child",
+                "--what",
+                "tasks",
+                "--n",
+                "10",
+                "--runner",
+                "nope",
+            ][..],
+            "unknown runner",
+        ),
+        (&["resources-child", "--what", "tasks", "--n", "0"][..], "0"),
+        (
+            &["resources-child", "--what", "nope", "--n", "10"][..],
+            "nope",
+        ),
+    ] {
+        let out = bench(args);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+    }
+    // A good one answers with its figures as JSON.
+    let out = bench(&["resources-child", "--what", "tasks", "--n", "100"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(f["create_ns"].as_f64().is_some_and(|v| v > 0.0), "{f}");
+}
+
+#[test]
+fn the_sweeps_measure_every_point_on_the_runners_they_apply_to() {
+    let json = temp("sweeps.json");
+    let json_gil = temp("sweeps-gil.json");
+    let md = temp("sweeps.md");
+    // A loop is not a pool: it runs neither worker sweep, and says so.
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "cpu_sweep,gil_sweep",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cpu_sweep runs on the pools only"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gil_sweep runs on gil only"), "{stderr}");
+    assert!(
+        !text(&out.stdout).contains("speedup@"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let built = |mode: Mode| Runtime::builder().mode(mode).workers(2).build().is_ok();
+    let out = bench(&[
+        "--mode",
+        "threads",
+        "--quick",
+        "--workers",
+        "2",
+        "--workload",
+        "cpu_sweep,io_sweep",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ms = measurements(&json);
+    for k in [1, 2, 4, 8] {
+        let name = format!("speedup@{k}");
+        assert!(
+            figure(&ms, "threads", &name).is_some_and(|v| v > 0.0),
+            "no threads {name} in {ms:?}"
+        );
+    }
+    for n in ["10", "1000", "100000"] {
+        let name = format!("wall@{n}");
+        // Every sleeper waits 20 ms: no run can be shorter.
+        assert!(
+            figure(&ms, "threads", &name).is_some_and(|v| v >= 20.0),
+            "no threads {name} in {ms:?}"
+        );
+    }
+    let mut inputs = vec![json.to_str().unwrap().to_string()];
+    if built(Mode::Gil) {
+        let out = bench(&[
+            "--mode",
+            "gil",
+            "--quick",
+            "--workers",
+            "2",
+            "--workload",
+            "gil_sweep",
+            "--json",
+            json_gil.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let ms = measurements(&json_gil);
+        for x in ["0.1", "0.5", "1", "5", "20"] {
+            for what in ["p99", "cpu"] {
+                let name = format!("{what}@{x}");
+                assert!(
+                    figure(&ms, "gil", &name).is_some_and(|v| v > 0.0),
+                    "no gil {name} in {ms:?}"
+                );
+            }
+        }
+        inputs.push(json_gil.to_str().unwrap().to_string());
+    }
+
+    // The report draws one chart per sweep and says what each shows.
+    let dir = format!("bench-cli-{}-sweep-charts", std::process::id());
+    let mut args = vec!["report", "--out", md.to_str().unwrap(), "--charts", &dir];
+    args.extend(inputs.iter().map(String::as_str));
+    let out = bench(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&md).unwrap();
+    let mut charts = vec!["cpu_sweep.svg", "io_sweep.svg"];
+    if built(Mode::Gil) {
+        charts.extend(["gil_sweep_latency.svg", "gil_sweep_cpu.svg"]);
+    }
+    for chart in charts {
+        assert!(
+            report.contains(&format!("]({dir}/{chart})")),
+            "{chart} in\n{report}"
+        );
+        let svg = std::fs::read_to_string(std::env::temp_dir().join(&dir).join(chart)).unwrap();
+        assert!(svg.contains("<svg"), "{chart}");
+    }
+    for w in ["cpu_sweep", "io_sweep"] {
+        assert!(
+            report.contains(&format!("- **{w}**:")),
+            "no {w} reading in\n{report}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(&dir));
+    for f in [json, json_gil, md] {
+        let _ = std::fs::remove_file(f);
+    }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The bench's scheduling workloads on CPython's asyncio (mode `py-asyncio`): io, spawn,
-yield, pingpong, chained, switch, timers. Same shapes and sizes as the Rust bench; prints
+yield, pingpong, chained, switch, timers, io_sweep. Same shapes and sizes as the Rust bench; prints
 the bench's JSON on stdout and one row per measurement on stderr."""
 
 import asyncio
@@ -135,6 +135,14 @@ def main():
         params = f"8 x {int(d * 1e3)} ms"
         c.add(MODE, "io", "wall", walls, "ms", params)
         c.add(MODE, "io", "wall/d", [w / (d * 1e3) for w in walls], "x", params)
+    if c.wanted(args, "io_sweep"):
+        d = c.size(args, 0.1, 0.02)
+        params = f"10 / 1000 / 100000 x {int(d * 1e3)} ms"
+        for n in (10, 1_000, 100_000):
+            # 100,000 tasks take CPython seconds each time: fewer runs of that point.
+            reps = c.size(args, 2, 1) if n >= 100_000 else c.reps(args)
+            walls = [run(io(n, d)) for _ in range(reps)]
+            c.add(MODE, "io_sweep", f"wall@{n}", walls, "ms", params)
     if c.wanted(args, "spawn"):
         runs = [run(spawn_many(10_000)) for _ in range(c.size(args, 15, 5))]
         c.add(MODE, "spawn", "per_spawn", runs, "ns", "10000 spawns")

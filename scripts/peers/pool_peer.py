@@ -2,11 +2,14 @@
 """The bench's CPU workloads (cpu, mixed, gil_convoy) in CPython, three ways, like the
 runtime's modes: `py-asyncio` runs the work inline on the event loop (like `single`),
 `py-threads` in a ThreadPoolExecutor (threads under the real GIL, like `gil`),
-`py-processes` in a ProcessPoolExecutor (like `processes`). Prints the bench's JSON on
+`py-processes` in a ProcessPoolExecutor (like `processes`). And two sweeps: cpu_sweep
+(py-processes' speed-up with 1, 2, 4, 8 workers) and gil_sweep (gil_convoy on py-threads at
+switch intervals 0.1 to 20 ms, `sys.setswitchinterval`). Prints the bench's JSON on
 stdout and one row per measurement on stderr."""
 
 import asyncio
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -90,10 +93,75 @@ def warm(executor, workers):
         list(executor.map(abs, range(workers * 2)))
 
 
+SWEEP_WORKERS = (1, 2, 4, 8)
+SWEEP_INTERVALS_MS = (0.1, 0.5, 1, 5, 20)
+
+
+def point(x):
+    """A sweep point as the bench writes it in metric names (0.1, 1, 20)."""
+    return f"{x:g}"
+
+
+def cpu_sweep(args):
+    """The process pool's speed-up over the same jobs run in turn on the loop, measured
+    just before each point, with 1, 2, 4 and 8 workers."""
+    jobs, n = c.size(args, 32, 16), c.size(args, 25, 23)
+    params = f"{jobs} x fib({n})"
+    inline = make_submit(None)
+    # py-processes only: a thread pool under the GIL is flat at 1x (the cpu workload shows
+    # it), and each point costs CPython seconds.
+    for mode, make in (("py-processes", ProcessPoolExecutor),):
+        for k in SWEEP_WORKERS:
+            executor = make(k)
+            try:
+                warm(executor, k)
+                submit = make_submit(executor)
+                runs = []
+                for _ in range(c.size(args, 2, 1)):
+                    one_core = asyncio.run(cpu(inline, jobs, n))
+                    runs.append(one_core / asyncio.run(cpu(submit, jobs, n)))
+                c.add(mode, "cpu_sweep", f"speedup@{k}", runs, "x", params)
+            finally:
+                executor.shutdown()
+
+
+def gil_sweep(args, workers, per_ms):
+    """gil_convoy on py-threads at each switch interval: the echo's p99 and the CPU jobs'
+    throughput, as the time the same jobs take in turn on this thread just before each
+    run over their time in the convoy (cores' worth of work)."""
+    job_ms = c.size(args, 200, 50)
+    jobs = max(1, workers - 1)
+    params = f"{jobs} job{'s' if jobs > 1 else ''} x {job_ms} ms, a ping every 1 ms"
+    default = sys.getswitchinterval()
+    executor = ThreadPoolExecutor(workers)
+    try:
+        warm(executor, workers)
+        submit = make_submit(executor)
+        for ms in SWEEP_INTERVALS_MS:
+            sys.setswitchinterval(ms / 1e3)
+            lat, shares = [], []
+            for _ in range(c.reps(args)):
+                t = time.perf_counter()
+                for _ in range(jobs):
+                    c.burn(job_ms * per_ms)
+                alone = (time.perf_counter() - t) * 1e3
+                l, w = asyncio.run(convoy(submit, jobs, job_ms * per_ms))
+                lat.extend(l)
+                shares.append(alone / w)
+            lat.sort()
+            p99 = lat[min(len(lat) - 1, max(0, int(round(0.99 * len(lat) + 0.5)) - 1))]
+            c.add("py-threads", "gil_sweep", f"p99@{point(ms)}", [p99 / 1e3], "us", params)
+            c.add("py-threads", "gil_sweep", f"cpu@{point(ms)}", shares, "cores", params)
+    finally:
+        sys.setswitchinterval(default)
+        executor.shutdown()
+
+
 def main():
     args = c.parse_args(__doc__)
     workers = args.workers or os.cpu_count() or 1
-    per_ms = c.units_per_ms() if c.wanted(args, "mixed") or c.wanted(args, "gil_convoy") else 1
+    calibrate = any(c.wanted(args, w) for w in ("mixed", "gil_convoy", "gil_sweep"))
+    per_ms = c.units_per_ms() if calibrate else 1
     ways = [
         ("py-asyncio", lambda: None),
         ("py-threads", lambda: ThreadPoolExecutor(workers)),
@@ -146,6 +214,10 @@ def main():
         finally:
             if executor is not None:
                 executor.shutdown()
+    if c.wanted(args, "cpu_sweep"):
+        cpu_sweep(args)
+    if c.wanted(args, "gil_sweep"):
+        gil_sweep(args, workers, per_ms)
     c.emit("scripts/peers/pool_peer.py")
 
 

@@ -40,17 +40,46 @@ impl Ours {
     /// if `pin`, on the I/O backend `--io` chose. The long-poll detector is off: the CPU
     /// workloads' jobs are long polls on purpose.
     pub fn build(mode: Mode, workers: usize, pin: bool) -> Result<Ours, BuildError> {
-        let readiness = READINESS.get().copied().unwrap_or(false);
-        Ours::build_io(mode, workers, pin, !readiness)
+        let interval = SWITCH_INTERVAL
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_millis(5));
+        Ours::build_with(mode, workers, pin, interval)
     }
 
-    /// As [`build`](Ours::build), with io_uring allowed (`uring`: the builder's default)
+    /// As [`build`](Ours::build), with `gil` mode's switch interval given (`gil_sweep`).
+    pub fn build_with(
+        mode: Mode,
+        workers: usize,
+        pin: bool,
+        switch_interval: Duration,
+    ) -> Result<Ours, BuildError> {
+        let readiness = READINESS.get().copied().unwrap_or(false);
+        Ours::build_io_with(mode, workers, pin, !readiness, switch_interval)
+    }
+
+    /// As [`build`](Ours::build) (in tests), with io_uring allowed (`uring`: the builder's default)
     /// or forced off (`!uring`: `Builder::io_uring(false)`).
+    #[cfg(test)]
     pub fn build_io(
         mode: Mode,
         workers: usize,
         pin: bool,
         uring: bool,
+    ) -> Result<Ours, BuildError> {
+        let interval = SWITCH_INTERVAL
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_millis(5));
+        Ours::build_io_with(mode, workers, pin, uring, interval)
+    }
+
+    fn build_io_with(
+        mode: Mode,
+        workers: usize,
+        pin: bool,
+        uring: bool,
+        switch_interval: Duration,
     ) -> Result<Ours, BuildError> {
         let mut b = Runtime::builder();
         if !uring {
@@ -61,12 +90,7 @@ impl Ours {
             .workers(workers)
             .pin_workers(pin)
             .long_poll_threshold(None)
-            .switch_interval(
-                SWITCH_INTERVAL
-                    .get()
-                    .copied()
-                    .unwrap_or(Duration::from_millis(5)),
-            )
+            .switch_interval(switch_interval)
             .build()?;
         Ok(Ours { rt })
     }

@@ -22,7 +22,19 @@ use crate::record::{Kind, Measurement};
 use crate::table::value;
 
 /// Every file a chart may be written to, so that charts a run no longer has are removed.
-pub const FILES: [&str; 4] = ["cpu.svg", "gil_convoy.svg", "timers.svg", "switch.svg"];
+pub const FILES: [&str; 11] = [
+    "cpu.svg",
+    "gil_convoy.svg",
+    "timers.svg",
+    "switch.svg",
+    "handoff.svg",
+    "resources.svg",
+    "resources_create.svg",
+    "cpu_sweep.svg",
+    "gil_sweep_latency.svg",
+    "gil_sweep_cpu.svg",
+    "io_sweep.svg",
+];
 
 /// A chart that was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +50,16 @@ pub struct Drawn {
 /// drawn is simply not returned. Chart files of [`FILES`] not written this time are removed,
 /// so `dir` never holds a chart of an earlier run next to the report of this one.
 pub fn write_all(ms: &[&Measurement], workers: Option<usize>, dir: &Path) -> Vec<Drawn> {
-    let specs = specs(ms, workers);
+    let mut specs: Vec<(&'static str, String, Drawer)> = specs(ms, workers)
+        .into_iter()
+        .chain(super::growth::bar_specs(ms))
+        .map(|s| (s.file, s.title.clone(), Drawer::Bars(s)))
+        .collect();
+    specs.extend(
+        super::growth::line_specs(ms, workers)
+            .into_iter()
+            .map(|s| (s.file, s.title.clone(), Drawer::Lines(s))),
+    );
     if specs.is_empty() {
         remove_stale(dir, &[]);
         return Vec::new();
@@ -48,14 +69,17 @@ pub fn write_all(ms: &[&Measurement], workers: Option<usize>, dir: &Path) -> Vec
         return Vec::new();
     }
     let mut drawn = Vec::new();
-    for spec in &specs {
-        let path = dir.join(spec.file);
-        let svg = catch_unwind(AssertUnwindSafe(|| draw(spec)))
-            .unwrap_or_else(|_| Err("plotters panicked".into()));
+    for (file, title, spec) in &specs {
+        let path = dir.join(file);
+        let svg = catch_unwind(AssertUnwindSafe(|| match spec {
+            Drawer::Bars(s) => draw(s),
+            Drawer::Lines(s) => super::growth::draw(s),
+        }))
+        .unwrap_or_else(|_| Err("plotters panicked".into()));
         match svg.and_then(|svg| Ok(std::fs::write(&path, svg)?)) {
             Ok(()) => drawn.push(Drawn {
-                file: spec.file,
-                title: spec.title.clone(),
+                file,
+                title: title.clone(),
             }),
             Err(e) => {
                 eprintln!("warning: chart {} not drawn: {e}", path.display());
@@ -65,6 +89,12 @@ pub fn write_all(ms: &[&Measurement], workers: Option<usize>, dir: &Path) -> Vec
     }
     remove_stale(dir, &drawn);
     drawn
+}
+
+/// A chart of either kind, ready to draw.
+enum Drawer {
+    Bars(Spec),
+    Lines(super::growth::LineSpec),
 }
 
 /// Removes the chart files in `dir` that are not `drawn`.
@@ -78,7 +108,7 @@ fn remove_stale(dir: &Path, drawn: &[Drawn]) {
 
 /// Who a bar belongs to; single-series charts colour their bars by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Family {
+pub(super) enum Family {
     /// A mode of this runtime.
     Ours,
     /// tokio or async-executor.
@@ -92,17 +122,19 @@ enum Family {
 }
 
 impl Family {
-    fn of(m: &Measurement) -> Family {
+    pub(super) fn of(m: &Measurement) -> Family {
         match m.kind {
             Kind::Mode => Family::Ours,
-            Kind::Os if m.metric.starts_with("process") => Family::OsProcess,
+            Kind::Os if m.metric.starts_with("process") || m.mode.contains("process") => {
+                Family::OsProcess
+            }
             Kind::Os => Family::OsThread,
             Kind::Peer if m.mode.starts_with("py-") => Family::Python,
             Kind::Peer => Family::RustPeer,
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Family::Ours => "this runtime",
             Family::RustPeer => "Rust peers",
@@ -112,7 +144,7 @@ impl Family {
         }
     }
 
-    fn color(self) -> RGBColor {
+    pub(super) fn color(self) -> RGBColor {
         match self {
             Family::Ours => RGBColor(31, 119, 180),
             Family::RustPeer => RGBColor(255, 127, 14),
@@ -133,46 +165,46 @@ const SERIES_COLORS: [RGBColor; 5] = [
 ];
 
 /// The colour of reference lines.
-const MARK_COLOR: RGBColor = RGBColor(200, 30, 30);
+pub(super) const MARK_COLOR: RGBColor = RGBColor(200, 30, 30);
 
 /// One chart, ready to draw: horizontal bars, one row per runner (top to bottom), one bar
 /// per series in each row.
 #[derive(Debug)]
 pub struct Spec {
     /// The file name.
-    file: &'static str,
+    pub(super) file: &'static str,
     /// The title line.
-    title: String,
+    pub(super) title: String,
     /// Smaller lines under the title: sizes and how to read the bars.
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     /// The value axis' description, with its unit.
-    axis: String,
+    pub(super) axis: String,
     /// Whether the value axis is logarithmic.
-    log: bool,
+    pub(super) log: bool,
     /// The names of the bars in each row; more than one gets a legend of its own.
-    series: Vec<&'static str>,
+    pub(super) series: Vec<&'static str>,
     /// The rows.
-    rows: Vec<Row>,
+    pub(super) rows: Vec<Row>,
     /// Vertical reference lines.
-    marks: Vec<Mark>,
+    pub(super) marks: Vec<Mark>,
     /// Appended to the value written after a bar (single-series charts only).
-    suffix: &'static str,
+    pub(super) suffix: &'static str,
 }
 
 /// One row of bars.
 #[derive(Debug)]
-struct Row {
-    label: String,
-    family: Family,
+pub(super) struct Row {
+    pub(super) label: String,
+    pub(super) family: Family,
     /// One value per series; `None` leaves that bar out.
-    values: Vec<Option<f64>>,
+    pub(super) values: Vec<Option<f64>>,
 }
 
 /// A vertical reference line.
 #[derive(Debug)]
-struct Mark {
-    at: f64,
-    label: String,
+pub(super) struct Mark {
+    pub(super) at: f64,
+    pub(super) label: String,
 }
 
 /// The charts the measurements allow, in report order.
@@ -182,27 +214,32 @@ pub fn specs(ms: &[&Measurement], workers: Option<usize>) -> Vec<Spec> {
         latency(ms, "gil_convoy"),
         latency(ms, "timers"),
         switch(ms),
+        handoff(ms),
     ]
     .into_iter()
     .flatten()
     .collect()
 }
 
-fn of_workload<'a>(ms: &[&'a Measurement], workload: &str) -> Vec<&'a Measurement> {
+pub(super) fn of_workload<'a>(ms: &[&'a Measurement], workload: &str) -> Vec<&'a Measurement> {
     ms.iter()
         .copied()
         .filter(|m| m.workload == workload)
         .collect()
 }
 
-fn find<'a>(ms: &[&'a Measurement], runner: &str, metric: &str) -> Option<&'a Measurement> {
+pub(super) fn find<'a>(
+    ms: &[&'a Measurement],
+    runner: &str,
+    metric: &str,
+) -> Option<&'a Measurement> {
     ms.iter()
         .copied()
         .find(|m| m.mode == runner && m.metric == metric)
 }
 
 /// `v` in `unit` converted to `to`, for time units; `None` for an unknown unit.
-fn in_unit(v: f64, from: &str, to: &str) -> Option<f64> {
+pub(super) fn in_unit(v: f64, from: &str, to: &str) -> Option<f64> {
     let seconds = |u: &str| match u {
         "ns" => Some(1e-9),
         "us" => Some(1e-6),
@@ -214,12 +251,12 @@ fn in_unit(v: f64, from: &str, to: &str) -> Option<f64> {
 }
 
 /// A value a bar can show: finite, and positive when the axis is logarithmic.
-fn usable(v: f64, log: bool) -> Option<f64> {
+pub(super) fn usable(v: f64, log: bool) -> Option<f64> {
     (v.is_finite() && (v > 0.0 || (!log && v >= 0.0))).then_some(v)
 }
 
 /// The workload's sizes: one, or each with the families that ran it.
-fn sizes(ms: &[&Measurement]) -> String {
+pub(super) fn sizes(ms: &[&Measurement]) -> String {
     let mut per: Vec<(&str, Vec<&'static str>)> = Vec::new();
     for m in ms.iter().filter(|m| !m.params.is_empty()) {
         let family = Family::of(m).name();
@@ -389,7 +426,8 @@ fn switch(all: &[&Measurement]) -> Option<Spec> {
         file: "switch.svg",
         title: "switch: what one switch costs".into(),
         notes: vec![
-            "coroutines: two tasks waking each other through the runtime".into(),
+            "coroutines: two spawned tasks waking each other inside the runtime (in a pool too)"
+                .into(),
             "OS: two threads or processes ping-ponging a byte over a socket pair; log scale".into(),
         ],
         axis: "time per switch (ns, log scale, lower is better)".into(),
@@ -401,21 +439,65 @@ fn switch(all: &[&Measurement]) -> Option<Spec> {
     })
 }
 
+/// The `block_on` hand-off: the thread calling `block_on` and one spawned task waking each
+/// other, apart from the task switch because in a pool every hop is a cross-thread wake.
+fn handoff(all: &[&Measurement]) -> Option<Spec> {
+    let ms = of_workload(all, "switch");
+    let rows: Vec<Row> = super::runners(&ms)
+        .into_iter()
+        .filter_map(|r| {
+            let m = find(&ms, r, "handoff")?;
+            Some(Row {
+                label: r.to_string(),
+                family: Family::of(m),
+                values: vec![Some(usable(in_unit(m.value, &m.unit, "ns")?, true)?)],
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut marks = Vec::new();
+    if let Some(m) = find(&ms, "os", "thread_2cores") {
+        if let Some(at) = in_unit(m.value, &m.unit, "ns").and_then(|v| usable(v, true)) {
+            marks.push(Mark {
+                at,
+                label: "OS threads, 2 cores".into(),
+            });
+        }
+    }
+    Some(Spec {
+        file: "handoff.svg",
+        title: "switch: the block_on hand-off (not a task switch)".into(),
+        notes: vec![
+            "the thread calling block_on and one spawned task waking each other, per hop".into(),
+            "one loop: both on one thread; a pool: every hop wakes another thread; log scale"
+                .into(),
+        ],
+        axis: "time per hop (ns, log scale, lower is better)".into(),
+        log: true,
+        series: vec![""],
+        rows,
+        marks,
+        suffix: "",
+    })
+}
+
 /// The chart's width in pixels.
-const WIDTH: u32 = 960;
+pub(super) const WIDTH: u32 = 960;
 /// Left margin of the header.
-const LEFT: i32 = 16;
+pub(super) const LEFT: i32 = 16;
 
 /// The approximate width of `text` in pixels at `size` px (sans-serif, average glyph).
-fn text_width(text: &str, size: f64) -> i32 {
+pub(super) fn text_width(text: &str, size: f64) -> i32 {
     (text.chars().count() as f64 * size * 0.55).ceil() as i32
 }
 
 /// A legend entry: a filled box or a line, and its text.
-struct Entry {
-    color: RGBColor,
-    line: bool,
-    text: String,
+pub(super) struct Entry {
+    pub(super) color: RGBColor,
+    pub(super) line: bool,
+    pub(super) text: String,
 }
 
 /// The legend: series colours for multi-series charts, families otherwise, then marks.
@@ -455,7 +537,7 @@ fn legend(spec: &Spec) -> Vec<Entry> {
 }
 
 /// Where each legend entry goes: (x, line) with entries wrapped to the chart's width.
-fn legend_layout(entries: &[Entry]) -> Vec<(i32, i32)> {
+pub(super) fn legend_layout(entries: &[Entry]) -> Vec<(i32, i32)> {
     let mut out = Vec::new();
     let (mut x, mut line) = (LEFT, 0);
     for e in entries {
@@ -472,7 +554,7 @@ fn legend_layout(entries: &[Entry]) -> Vec<(i32, i32)> {
 
 /// Ticks of a linear axis from 0 to at least `hi`: 0, step, 2 step, ... with a step of
 /// 1, 2 or 5 times a power of ten.
-fn linear_ticks(hi: f64) -> Vec<f64> {
+pub(super) fn linear_ticks(hi: f64) -> Vec<f64> {
     let rough = hi / 6.0;
     let mag = 10f64.powf(rough.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
@@ -487,7 +569,7 @@ fn linear_ticks(hi: f64) -> Vec<f64> {
 }
 
 /// A tick label: a plain number without trailing zeros.
-fn tick(v: f64) -> String {
+pub(super) fn tick(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {
@@ -498,11 +580,11 @@ fn tick(v: f64) -> String {
 }
 
 /// A linear axis with chosen ticks: `bold` are labelled, `light` only get a faint line.
-struct Axis {
-    lo: f64,
-    hi: f64,
-    bold: Vec<f64>,
-    light: Vec<f64>,
+pub(super) struct Axis {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
+    pub(super) bold: Vec<f64>,
+    pub(super) light: Vec<f64>,
 }
 
 impl Ranged for Axis {

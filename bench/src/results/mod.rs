@@ -4,6 +4,8 @@
 //! peer side by side.
 
 mod charts;
+mod growth;
+mod growth_reading;
 mod reading;
 
 use std::fmt::Write as _;
@@ -324,6 +326,22 @@ mod tests {
                 ms.push(m(mode, kind, "timers", &format!("late_{p}"), us, "us"));
             }
             ms.push(m(mode, kind, "switch", "coroutine", 100.0 / scale, "ns"));
+            ms.push(m(mode, kind, "switch", "handoff", 9000.0 / scale, "ns"));
+            ms.push(m(
+                mode,
+                kind,
+                "resources",
+                "bytes@10000",
+                400.0 * scale,
+                "B",
+            ));
+            ms.push(m(mode, kind, "resources", "create@10000", 900.0, "ns"));
+            ms.push(m(mode, kind, "cpu_sweep", "speedup@1", 1.0, "x"));
+            ms.push(m(mode, kind, "cpu_sweep", "speedup@2", 1.0 / scale, "x"));
+            ms.push(m(mode, kind, "gil_sweep", "p99@1", 3000.0 * scale, "us"));
+            ms.push(m(mode, kind, "gil_sweep", "cpu@1", 0.9, "cores"));
+            ms.push(m(mode, kind, "io_sweep", "wall@10", 100.0, "ms"));
+            ms.push(m(mode, kind, "io_sweep", "wall@1000", 101.0 / scale, "ms"));
         }
         ms.push(m("py-threads", Kind::Peer, "cpu", "speedup", 0.9, "x"));
         ms.push(m(

@@ -26,6 +26,11 @@ impl Figures<'_> {
             .collect()
     }
 
+    /// Every runner, in report order.
+    fn all_of(&self) -> Vec<&str> {
+        super::runners(self.ms)
+    }
+
     fn list(&self, metric: &str, suffix: &str) -> String {
         self.all(metric)
             .iter()
@@ -130,7 +135,10 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
             let co = f.list("coroutine", " ns");
             let mut s = String::new();
             if !co.is_empty() {
-                s += &format!("a task switch (two tasks waking each other) costs {co}");
+                s += &format!(
+                    "a task switch (two spawned tasks waking each other inside the runtime, \
+                     in a pool too) costs {co}"
+                );
             }
             let base = f.get("single", "coroutine");
             for (metric, what) in [
@@ -149,11 +157,27 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
                     }
                 }
             }
+            let handoff = f.list("handoff", " ns");
+            if !handoff.is_empty() {
+                if !s.is_empty() {
+                    s += ". ";
+                }
+                s += &format!(
+                    "Apart from that, the block_on hand-off (the thread calling block_on and \
+                     one task waking each other, per hop) costs {handoff}: on one loop it is \
+                     a task switch, in a pool every hop wakes another thread, which is why it \
+                     is not a task switch's cost"
+                );
+            }
             if s.is_empty() {
                 return None;
             }
             s + "."
         }
+        "resources" => return super::growth_reading::resources(&f.all_of(), ms),
+        "cpu_sweep" => return super::growth_reading::cpu_sweep(ms),
+        "gil_sweep" => return super::growth_reading::gil_sweep(ms),
+        "io_sweep" => return super::growth_reading::io_sweep(ms),
         "timers" => {
             let walls = f.all("wall");
             if walls.is_empty() {

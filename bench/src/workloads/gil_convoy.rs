@@ -22,16 +22,36 @@ use super::{Outcome, Params};
 const INTERVAL: Duration = Duration::from_millis(1);
 const MAX_PINGS: usize = 100_000;
 
+/// How many jobs, of how many ms of one core's work each: one worker is left for the echo.
+pub fn shape(p: &Params) -> (usize, u64) {
+    (p.workers.saturating_sub(1).max(1), p.size(200, 50))
+}
+
 /// Runs the convoy `reps` times; latencies from every run go in one histogram.
 pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
-    let jobs = p.workers.saturating_sub(1).max(1);
-    let job_ms = p.size(200, 50);
+    measure(r, p, false)
+}
+
+/// [`run`]; with `alone`, each run is preceded by the same jobs in turn on this thread,
+/// and `cores` (their time alone over their time in the convoy: the cores' worth of work
+/// the jobs got) is added.
+pub fn measure<R: Runner>(r: &R, p: &Params, alone: bool) -> Outcome {
+    let (jobs, job_ms) = shape(p);
     let units = job_ms * p.burn_per_ms;
     let mut lat = histogram();
     let mut jobs_wall = Vec::new();
+    let mut cores = Vec::new();
     for _ in 0..p.reps() {
+        let by_itself = alone.then(|| {
+            let start = Instant::now();
+            for _ in 0..jobs {
+                std::hint::black_box(burn(units));
+            }
+            ms(start.elapsed())
+        });
         let (latencies, wall) = r.block_on(convoy(r.exec(), jobs, units));
         jobs_wall.push(wall);
+        cores.extend(by_itself.map(|t| t / wall));
         for l in latencies {
             record(&mut lat, l);
         }
@@ -49,6 +69,9 @@ pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
     let p99 = metrics.remove(2);
     metrics.insert(0, p99);
     metrics.push(Metric::new("jobs_wall", "ms", jobs_wall));
+    if alone {
+        metrics.push(Metric::new("cores", "cores", cores));
+    }
     Outcome {
         params: format!(
             "{jobs} job{} x {job_ms} ms, a ping every {} ms",

@@ -12,7 +12,7 @@ use super::{repeat, Outcome, Params};
 /// Runs `n` fetches of `d` each, concurrently, `reps` times.
 pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
     let n = 8;
-    let d = p.size(Duration::from_millis(100), Duration::from_millis(20));
+    let d = nap(p);
     let wall = repeat(r, p.reps(), |ex| fetch_all(ex, n, d));
     let ratio: Vec<f64> = wall.iter().map(|w| w / ms(d)).collect();
     let wall = Metric::new("wall", "ms", wall);
@@ -28,7 +28,13 @@ pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
     }
 }
 
-async fn fetch_all<E: Exec>(ex: E, n: usize, d: Duration) -> f64 {
+/// How long each fetch waits: 100 ms, 20 ms when quick.
+pub fn nap(p: &Params) -> Duration {
+    p.size(Duration::from_millis(100), Duration::from_millis(20))
+}
+
+/// Spawns `n` fetches of `d` each and waits for all; returns the wall time in ms.
+pub async fn fetch_all<E: Exec>(ex: E, n: usize, d: Duration) -> f64 {
     let start = Instant::now();
     let fetches: Vec<_> = (0..n)
         .map(|i| {

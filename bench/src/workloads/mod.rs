@@ -11,8 +11,10 @@ mod map;
 mod mixed;
 mod net;
 mod pingpong;
+pub mod resources;
 mod spawn;
 mod submit;
+pub mod sweep;
 pub mod switch;
 mod sync;
 mod timers;
@@ -54,6 +56,19 @@ pub enum Workload {
     Net,
     /// Random 4 KiB positional reads of a 64 MiB file by 64 tasks at once.
     File,
+    /// Bytes and creation time per concurrent waiter: sleeping tasks (10k, 100k, 1M), OS
+    /// threads (1k, 10k) and OS processes (100, 1k), each point in a fresh process.
+    Resources,
+    /// `cpu`'s speed-up over one core with 1, 2, 4 and 8 workers (the pools).
+    #[value(name = "cpu_sweep", alias = "cpu-sweep")]
+    CpuSweep,
+    /// `gil_convoy` under `gil` at switch intervals 0.1, 0.5, 1, 5, 20 ms: echo p99 against
+    /// the CPU jobs' share of a core.
+    #[value(name = "gil_sweep", alias = "gil-sweep")]
+    GilSweep,
+    /// `io` with 10, 1,000 and 100,000 concurrent sleepers.
+    #[value(name = "io_sweep", alias = "io-sweep")]
+    IoSweep,
 }
 
 impl Workload {
@@ -79,6 +94,10 @@ impl Workload {
             Workload::Map => "map",
             Workload::Net => "net",
             Workload::File => "file",
+            Workload::Resources => "resources",
+            Workload::CpuSweep => "cpu_sweep",
+            Workload::GilSweep => "gil_sweep",
+            Workload::IoSweep => "io_sweep",
         }
     }
 
@@ -93,7 +112,10 @@ impl Workload {
 
     /// Whether this workload needs [`crate::work::units_per_ms`].
     pub fn needs_calibration(self) -> bool {
-        matches!(self, Workload::Mixed | Workload::GilConvoy)
+        matches!(
+            self,
+            Workload::Mixed | Workload::GilConvoy | Workload::GilSweep
+        )
     }
 }
 
@@ -106,6 +128,10 @@ pub struct Params {
     pub workers: usize,
     /// [`crate::work::burn`] units per millisecond of one core.
     pub burn_per_ms: u64,
+    /// `gil` mode's switch interval.
+    pub switch_interval: std::time::Duration,
+    /// `resources`: how many sleeping tasks a `resources-child` starts.
+    pub waiters: usize,
 }
 
 impl Params {
@@ -156,6 +182,10 @@ pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
         Workload::Map => map::run(r, p),
         Workload::Net => net::run(r, p),
         Workload::File => file::run(r, p),
+        Workload::Resources => resources::tasks_in_process(r, p),
+        Workload::CpuSweep => sweep::cpu_point(r, p),
+        Workload::GilSweep => sweep::gil_point(r, p),
+        Workload::IoSweep => sweep::io_points(r, p),
     }
 }
 
