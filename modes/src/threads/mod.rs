@@ -315,9 +315,14 @@ impl Shared {
             u.unpark();
         }
         if is_worker_of(self) {
-            // Dropped from inside a task: the workers wind down by themselves.
-            self.registry.close_and_cancel_all();
+            // Dropped from inside a task: the workers wind down by themselves, and the last
+            // of them to exit does steps 3-4 (`worker_exited`).
+            {
+                let _live = lock(&self.live);
+                self.abandoned.store(true, Ordering::Release);
+            }
             self.blocking.shutdown();
+            self.registry.close_and_cancel_all();
             return self.registry.len();
         }
         let deadline = Instant::now() + timeout;
@@ -354,10 +359,12 @@ impl Shared {
         let _ctx = crate::context::enter(crate::Scheduler(crate::sched::Engine::Threads(
             self.clone(),
         )));
+        // The blocking pool first: the destructors that run below (a wake runs the woken
+        // task right here) may spawn blocking jobs, which must be cancelled, never run.
+        self.blocking.shutdown();
         // The workers are gone: from now on every poll is a cancellation, and a wake runs
         // the woken task (dropping its future) right here, on the waking thread.
         self.registry.close_and_cancel_all();
-        self.blocking.shutdown();
         if stuck > 0 {
             let left = self.registry.snapshot();
             eprintln!(
