@@ -20,7 +20,17 @@
 //!    by step 1, for the next accept.
 //! 5. A future removes its waker when it finishes or is dropped, so the waiter list
 //!    holds only live accepts.
-//! 6. Dropping the listener (`TcpListener`'s `Drop`, through `IoFd::release_listener`)
+//! 6. A cancelled accept that ends with `-ECANCELED` (or `-EINTR`) may have swallowed
+//!    a connection's wake-up: the kernel's accepts wait on the listener *exclusively*
+//!    (one wake per connection), and a cancel that reaches the woken accept before its
+//!    task work ran (with COOP_TASKRUN that waits for the ring thread's next kernel
+//!    entry) completes it without accepting and without waking the next waiter. The
+//!    connection then sits in the kernel's queue while other accepts wait for it. So
+//!    that completion (`Accept::abandoned`) submits a probe: one accept with
+//!    `IORING_ACCEPT_DONTWAIT`, which never waits (so swallows nothing and is never
+//!    cancelled) and, if a connection is queued, takes it into the backlog by step 1,
+//!    waking the accepts that wait. A probe does not probe again.
+//! 7. Dropping the listener (`TcpListener`'s `Drop`, through `IoFd::release_listener`)
 //!    closes what waits in the backlog: with the descriptor, if the drop let go of its
 //!    last reference; else (a cancelled accept not yet reaped holds it) by
 //!    `stop_listening`, which also stops the socket listening. A connection such an
@@ -35,13 +45,13 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use io_uring::{opcode, types};
+use io_uring::{opcode, squeue, types};
 
 use super::fd::{cvt, FdInner, IoFd, Kind};
 use super::ready::Direction;
@@ -69,6 +79,8 @@ fn taken((fd, addr): (OwnedFd, RawAddr)) -> std::io::Result<(OwnedFd, SocketAddr
 struct Accept {
     addr: Box<RawAddr>,
     fd: Arc<FdInner>,
+    /// A `DONTWAIT` probe (step 6), not an accept anyone awaited.
+    probe: bool,
 }
 
 impl Completion for Accept {
@@ -86,9 +98,13 @@ impl Completion for Accept {
     }
 
     /// A connection accepted after the accept was cancelled goes to the backlog for the
-    /// next accept (step 1).
+    /// next accept (step 1); a cancel that won may have swallowed a wake-up, so the
+    /// listener's queue is probed (step 6).
     fn abandoned(self, res: i32, _flags: u32) {
         if res < 0 {
+            if !self.probe && (res == -libc::ECANCELED || res == -libc::EINTR) {
+                probe(self.fd);
+            }
             return;
         }
         // SAFETY: the kernel gave us this descriptor and nobody else has it.
@@ -101,6 +117,49 @@ impl Completion for Accept {
         for (_, w) in waiters {
             w.wake();
         }
+    }
+}
+
+/// `IORING_ACCEPT_DONTWAIT` (Linux 6.10): the accept completes at once, `-EAGAIN` if no
+/// connection is queued, instead of waiting on the listener.
+const ACCEPT_DONTWAIT: u16 = 1 << 1;
+
+/// `entry` with `flags` in its `ioprio` field, where the kernel reads an accept's
+/// `IORING_ACCEPT_*` flags (the io-uring crate's `Accept` builder does not expose it).
+fn with_ioprio(entry: squeue::Entry, flags: u16) -> squeue::Entry {
+    const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
+    // SAFETY: `squeue::Entry` is `#[repr(C)]` around the kernel's 64-byte
+    // `io_uring_sqe` (size checked above), whose `ioprio` is the `u16` at byte offset 2
+    // (include/uapi/linux/io_uring.h); every byte pattern is a valid array and SQE.
+    let mut raw: [u8; 64] = unsafe { std::mem::transmute(entry) };
+    raw[2..4].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: as above, back to the same type it came from.
+    unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(raw) }
+}
+
+/// Step 6: one `DONTWAIT` accept on the listener `fd`, left to complete on its own: a
+/// connection it takes goes to the backlog (step 1). If it cannot be submitted (the
+/// runtime is shutting down, the queue stays full), or the kernel predates `DONTWAIT`
+/// (`-EINVAL`), a stranded connection waits for the next connection's wake-up, as it
+/// did before this step existed.
+fn probe(fd: Arc<FdInner>) {
+    let mut addr = Box::new(RawAddr::empty());
+    let entry = opcode::Accept::new(
+        types::Fd(fd.fd.as_raw_fd()),
+        addr.as_mut_ptr(),
+        &mut addr.len,
+    )
+    .flags(libc::SOCK_CLOEXEC)
+    .build();
+    let entry = with_ioprio(entry, ACCEPT_DONTWAIT);
+    let data = Accept {
+        addr,
+        fd,
+        probe: true,
+    };
+    // SAFETY: the entry points into `addr`, a box owned by `data`.
+    if let Ok(op) = unsafe { uring::submit(entry, data) } {
+        op.detach();
     }
 }
 
@@ -197,6 +256,7 @@ impl IoFd {
         let data = Accept {
             addr,
             fd: self.0.clone(),
+            probe: false,
         };
         // SAFETY: the entry points into `addr`, a box owned by `data`.
         let mut op = match unsafe { uring::submit(entry, data) } {
@@ -295,5 +355,61 @@ impl IoFd {
         if Arc::strong_count(&self.0) > 1 {
             let _ = self.stop_listening();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Loop turns until `done` (each a 1 ms sleep, so the ring is polled), for at most
+    /// 10 s: `false` if it never happened.
+    async fn turns_until(mut done: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            if Instant::now() > end {
+                return false;
+            }
+            crate::time::sleep(Duration::from_millis(1)).await;
+        }
+        true
+    }
+
+    /// The probe of step 6 never waits: with nothing queued it completes at once (it lets
+    /// go of the listener, and takes no later connection); with a connection queued it
+    /// moves it to the backlog, where the next accept finds it.
+    #[test]
+    fn a_probe_takes_what_is_queued_and_never_waits() {
+        let (sched, _) = crate::Scheduler::single(&crate::Config::default());
+        sched.block_on(async {
+            let l = IoFd::socket(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+            assert!(l.is_uring(), "the test needs io_uring");
+            l.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            l.listen(16).unwrap();
+            let addr = l.local_addr().unwrap();
+            // Nothing queued: the probe ends (-EAGAIN) and holds the listener no more.
+            probe(l.0.clone());
+            assert!(
+                turns_until(|| Arc::strong_count(&l.0) == 1).await,
+                "a probe with nothing queued is still in the kernel"
+            );
+            let late = std::net::TcpStream::connect(addr).unwrap();
+            crate::time::sleep(Duration::from_millis(20)).await;
+            assert!(
+                l.0.backlog().conns.is_empty(),
+                "an ended probe took a connection"
+            );
+            // The late connection waits in the kernel's queue: a probe moves it.
+            probe(l.0.clone());
+            assert!(
+                turns_until(|| !l.0.backlog().conns.is_empty()).await,
+                "the probe left a queued connection in the kernel"
+            );
+            let (s, peer) = l.accept().await.unwrap();
+            assert_eq!(peer, late.local_addr().unwrap());
+            assert_eq!(s.peer_addr().unwrap(), peer);
+            assert_eq!(Arc::strong_count(&l.0), 1);
+        });
     }
 }

@@ -189,6 +189,17 @@ impl<T: Completion> Future for Op<T> {
     }
 }
 
+impl<T: Completion> Op<T> {
+    /// Leaves the operation to finish with nobody awaiting it: what it produces goes to
+    /// [`Completion::abandoned`], as for a dropped `Op`, but no cancel is sent. For
+    /// operations that complete on their own at once (a `DONTWAIT` accept).
+    pub(crate) fn detach(mut self) {
+        if let Some(data) = self.data.take() {
+            let _ = self.cell.abandon(data);
+        }
+    }
+}
+
 impl<T: Completion> Drop for Op<T> {
     fn drop(&mut self) {
         if let Some(data) = self.data.take() {
