@@ -168,9 +168,15 @@ rt_test_io! {
     }
 
     fn a_dropped_listener_refuses_connections_at_once(rt: &Runtime) {
+        // An address of its own (127.7.N.1, N per run of this test): a port freed by the
+        // drop could otherwise be handed at once to another test's `bind("127.0.0.1:0")`
+        // running in parallel, whose listener would then accept the connect. Seen once in
+        // about 200 runs.
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        let ip = format!("127.7.{}.1", NEXT.fetch_add(1, Ordering::Relaxed) % 250);
         rt.block_on(async {
             for round in 0..20 {
-                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let l = TcpListener::bind(format!("{ip}:0")).await.unwrap();
                 let addr = l.local_addr().unwrap();
                 let mut acc: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(l.accept());
                 assert!(poll_once(&mut acc).await.is_none());
@@ -182,7 +188,7 @@ rt_test_io! {
                 assert_refused(addr, &format!("round {round}"));
             }
             // The listener owned by a task blocked in accept, dropped with the task.
-            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let l = TcpListener::bind(format!("{ip}:0")).await.unwrap();
             let addr = l.local_addr().unwrap();
             let task = runtime::spawn(async move { l.accept().await.map(drop) });
             runtime::sleep(Duration::from_millis(5)).await;
@@ -193,6 +199,11 @@ rt_test_io! {
     }
 
     fn a_restarted_server_binds_its_port_at_once(rt: &Runtime, flavor: Flavor) {
+        // An address of its own, as above: between the drop and the rebind another test's
+        // `bind("127.0.0.1:0")` could otherwise take the freed port.
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        let ip = format!("127.8.{}.1", NEXT.fetch_add(1, Ordering::Relaxed) % 250);
+        let ip = ip.as_str();
         // A server task with a client connected, a read and an accept in flight.
         async fn serve(l: TcpListener) {
             let (s, _) = l.accept().await.unwrap();
@@ -210,7 +221,7 @@ rt_test_io! {
         // 1. The server task is cancelled.
         rt.block_on(async {
             for round in 0..10 {
-                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let l = TcpListener::bind(format!("{ip}:0")).await.unwrap();
                 let addr = l.local_addr().unwrap();
                 let server = runtime::spawn(serve(l));
                 let c = TcpStream::connect(addr).await.unwrap();
@@ -225,7 +236,7 @@ rt_test_io! {
         for round in 0..5 {
             let old = flavor.build();
             let (addr, client) = old.block_on(async {
-                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let l = TcpListener::bind(format!("{ip}:0")).await.unwrap();
                 let addr = l.local_addr().unwrap();
                 let _server = runtime::spawn(serve(l));
                 let c = std::net::TcpStream::connect(addr).unwrap();
