@@ -8,15 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::{Barrier, BrokenBarrier};
 use runtime::{spawn, Runtime};
-use support::{counted, yield_until};
-
-/// Waits until `t` has been polled and is suspended (not mid-poll on another worker).
-async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &support::Counts) {
-    yield_until(what, || {
-        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
-    })
-    .await;
-}
+use support::{counted, parked, yield_until};
 
 rt_test! {
     fn parties_pass_together_and_the_barrier_is_reused(rt: &Runtime) {

@@ -9,15 +9,7 @@ use std::sync::Arc;
 
 use runtime::sync::Condition;
 use runtime::{spawn, Runtime};
-use support::{counted, yield_until, Log};
-
-/// Waits until `t` has been polled and is suspended (not mid-poll on another worker).
-async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &support::Counts) {
-    yield_until(what, || {
-        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
-    })
-    .await;
-}
+use support::{counted, parked, yield_until, Log};
 
 rt_test! {
     fn notify_wakes_waiters_in_order(rt: &Runtime) {

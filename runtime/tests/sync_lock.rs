@@ -8,15 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::Lock;
 use runtime::{spawn, yield_now, Runtime};
-use support::{counted, yield_until, Log};
-
-/// Waits until `t` has been polled and is suspended (not mid-poll on another worker).
-async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &support::Counts) {
-    yield_until(what, || {
-        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
-    })
-    .await;
-}
+use support::{counted, parked, yield_until, Log};
 
 rt_test! {
     fn the_lock_excludes_across_workers(rt: &Runtime) {

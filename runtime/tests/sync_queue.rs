@@ -11,15 +11,7 @@ use runtime::sync::{
     LifoQueue, PriorityQueue, Queue, QueueShutDown, TaskDoneTooOften, TryGetError, TryPutError,
 };
 use runtime::{spawn, Runtime};
-use support::{counted, yield_until, Log};
-
-/// Waits until `t` has been polled and is suspended (not mid-poll on another worker).
-async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &support::Counts) {
-    yield_until(what, || {
-        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
-    })
-    .await;
-}
+use support::{counted, parked, yield_until, Log};
 
 rt_test! {
     fn fifo_lifo_and_priority_orders(rt: &Runtime) {

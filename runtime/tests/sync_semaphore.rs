@@ -8,15 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::{BoundedSemaphore, ReleasedTooOften, Semaphore};
 use runtime::{spawn, yield_now, Runtime};
-use support::{counted, yield_until, Gauge, Log};
-
-/// Waits until `t` has been polled and is suspended (not mid-poll on another worker).
-async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &support::Counts) {
-    yield_until(what, || {
-        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
-    })
-    .await;
-}
+use support::{counted, parked, yield_until, Gauge, Log};
 
 rt_test! {
     fn at_most_n_inside_across_workers(rt: &Runtime) {

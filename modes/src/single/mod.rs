@@ -235,27 +235,14 @@ impl Shared {
 
     /// Takes the core, waiting while another thread runs the loop.
     fn take_core(self: &Arc<Self>) -> Result<Box<Core>, NoCore> {
-        if self.is_loop_thread() {
-            return Err(NoCore::InLoop);
-        }
-        loop {
-            let mut slot = lock(&self.core);
-            if let Some(core) = slot.core.take() {
-                return Ok(core);
-            }
-            if slot.gone {
-                return Err(NoCore::ShutDown);
-            }
-            slot.waiters.push(std::thread::current());
-            drop(slot);
-            std::thread::park();
-        }
+        self.take_core_until(None)
     }
 
-    /// `take_core` that gives up at `deadline` (`NoCore::Busy`).
+    /// Takes the core, waiting while another thread runs the loop, until `deadline` at
+    /// most (`NoCore::Busy`; `None`: as long as it takes).
     fn take_core_until(
         self: &Arc<Self>,
-        deadline: std::time::Instant,
+        deadline: Option<std::time::Instant>,
     ) -> Result<Box<Core>, NoCore> {
         if self.is_loop_thread() {
             return Err(NoCore::InLoop);
@@ -268,13 +255,19 @@ impl Shared {
             if slot.gone {
                 return Err(NoCore::ShutDown);
             }
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                return Err(NoCore::Busy);
-            }
+            let left = match deadline {
+                None => None,
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(NoCore::Busy),
+                },
+            };
             slot.waiters.push(std::thread::current());
             drop(slot);
-            std::thread::park_timeout(deadline - now);
+            match left {
+                None => std::thread::park(),
+                Some(left) => std::thread::park_timeout(left),
+            }
         }
     }
 
@@ -478,7 +471,7 @@ impl Shared {
         self.registry.close_and_cancel_all();
         self.closing.store(true, Ordering::Release);
         self.unparker.unpark();
-        match self.take_core_until(std::time::Instant::now() + SHUTDOWN_WAIT) {
+        match self.take_core_until(Some(std::time::Instant::now() + SHUTDOWN_WAIT)) {
             Ok(core) => self.finish_shutdown(core, sched),
             Err(NoCore::ShutDown) => {}
             Err(why) => {

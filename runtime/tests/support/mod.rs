@@ -472,6 +472,15 @@ pub async fn yield_until(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("yield_until({what}): still false after 100,000 yields");
 }
 
+/// Waits until `t` has been polled and is suspended (not mid-poll on another worker):
+/// what a test needs before it cancels, wakes or races a task it counts with [`counted`].
+pub async fn parked<T: Send + 'static>(what: &str, t: &runtime::JoinHandle<T>, c: &Counts) {
+    yield_until(what, || {
+        c.polls() >= 1 && t.state() == runtime::TaskState::Pending
+    })
+    .await;
+}
+
 /// Blocks the calling (non-runtime) thread until `cond` holds.
 ///
 /// # Panics
