@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::Lock;
 use runtime::{spawn, yield_now, Runtime};
-use support::{counted, parked, yield_until, Log};
+use support::{counted, parked, Log};
 
 rt_test! {
     fn the_lock_excludes_across_workers(rt: &Runtime) {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::{BoundedSemaphore, ReleasedTooOften, Semaphore};
 use runtime::{spawn, yield_now, Runtime};
-use support::{counted, parked, yield_until, Gauge, Log};
+use support::{counted, parked, Gauge, Log};
 
 rt_test! {
     fn at_most_n_inside_across_workers(rt: &Runtime) {
