@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use runtime::sync::{Barrier, BrokenBarrier};
 use runtime::{spawn, Runtime};
-use support::{counted, parked, yield_until};
+use support::{counted, parked};
 
 rt_test! {
     fn parties_pass_together_and_the_barrier_is_reused(rt: &Runtime) {
