@@ -42,9 +42,29 @@ impl RunnerSpec {
         }
     }
 
-    /// Whether this runner runs `w` (the bare io_uring loop serves only `net`).
+    /// Whether this runner runs `w` (the bare io_uring loop serves only `net`, monoio
+    /// only the socket workloads).
     pub fn runs(self, w: Workload) -> bool {
-        self != RunnerSpec::Peer(PeerArg::BareUring) || w == Workload::Net
+        match self {
+            RunnerSpec::Peer(PeerArg::BareUring) => w == Workload::Net,
+            RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
+                matches!(w, Workload::Net | Workload::Http | Workload::Bulk)
+            }
+            _ => true,
+        }
+    }
+
+    /// What this runner runs, if not every workload (for a note).
+    pub fn only(self) -> Option<&'static str> {
+        match self {
+            RunnerSpec::Peer(PeerArg::BareUring) => {
+                Some("bare-uring (a bare io_uring loop, no runtime) runs only the net workload")
+            }
+            RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
+                Some("monoio runs only the net, http and bulk workloads")
+            }
+            _ => None,
+        }
     }
 
     /// Runners whose whole loop is the thread calling `block_on`: `--pin` pins that thread.
@@ -63,6 +83,9 @@ pub enum RunError {
     Failed(String),
     /// It did not finish within the time limit; its thread is abandoned.
     Hung(Duration),
+    /// The runner cannot run on this machine (monoio where io_uring is refused): a note,
+    /// not a failure.
+    Unavailable(String),
 }
 
 impl RunError {
@@ -77,6 +100,7 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Failed(why) => f.write_str(why),
             RunError::Hung(d) => write!(f, "did not finish within {} s", d.as_secs()),
+            RunError::Unavailable(why) => f.write_str(why),
         }
     }
 }
@@ -98,7 +122,7 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, 
     match rx.recv_timeout(HANG) {
         Ok(result) => {
             let _ = driver.join();
-            result.map_err(RunError::Failed)
+            result
         }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(RunError::Hung(HANG)),
         // The sender is gone without sending: the workload panicked.
@@ -116,13 +140,13 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, 
     }
 }
 
-fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, String> {
+fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, RunError> {
     if pin && r.one_loop() {
         pin::pin_current(0);
     }
     let pin_pool = pin && !r.one_loop();
     // tokio's socket driver only where sockets are used (see `peers::tokio`).
-    let tokio_io = w == Workload::Net;
+    let tokio_io = matches!(w, Workload::Net | Workload::Http | Workload::Bulk);
     match r {
         RunnerSpec::Mode(m) => drive(w, Ours::build(m, p.workers, pin_pool), p),
         RunnerSpec::Peer(PeerArg::TokioCt) => {
@@ -140,7 +164,16 @@ fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ra
             drive(w, peers::smol::Smol::new(p.workers, pin_pool), p)
         }
         RunnerSpec::Peer(PeerArg::BareUring) => drive(w, peers::bare::Bare::new(), p),
-        RunnerSpec::Peer(PeerArg::All) => Err("`all` is not a runner".into()),
+        RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
+            let threads = if r == RunnerSpec::Peer(PeerArg::Monoio) {
+                1
+            } else {
+                p.workers
+            };
+            let built = peers::monoio::Monoio::new(threads).map_err(RunError::Unavailable)?;
+            drive(w, Ok::<_, String>(built), p)
+        }
+        RunnerSpec::Peer(PeerArg::All) => Err(RunError::Failed("`all` is not a runner".into())),
     }
 }
 
@@ -148,8 +181,8 @@ fn drive<R: Runner, E: std::fmt::Display>(
     w: Workload,
     built: Result<R, E>,
     p: &Params,
-) -> Result<Ran, String> {
-    let r = built.map_err(|e| format!("cannot build: {e}"))?;
+) -> Result<Ran, RunError> {
+    let r = built.map_err(|e| RunError::Failed(format!("cannot build: {e}")))?;
     let outcome = workloads::run(w, &r, p);
     Ok((outcome, w.io_kind().map(|k| r.io_backend(k))))
 }

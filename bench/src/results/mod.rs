@@ -324,6 +324,22 @@ mod tests {
                 ms.push(m(mode, kind, "timers", &format!("late_{p}"), us, "us"));
             }
             ms.push(m(mode, kind, "switch", "coroutine", 100.0 / scale, "ns"));
+            ms.push(m(
+                mode,
+                kind,
+                "http",
+                "throughput",
+                60000.0 * scale,
+                "req/s",
+            ));
+            ms.push(m(
+                mode,
+                kind,
+                "http",
+                "throughput_2",
+                50000.0 * scale,
+                "req/s",
+            ));
         }
         ms.push(m("py-threads", Kind::Peer, "cpu", "speedup", 0.9, "x"));
         ms.push(m(

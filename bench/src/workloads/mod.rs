@@ -2,11 +2,14 @@
 //! in every mode and on every peer, and reports one [`Outcome`]: its size, its metrics
 //! (the first is the headline of its summary row) and a few words of detail.
 
+mod bulk;
 mod chained;
 mod cpu;
 mod file;
 mod gil_convoy;
+mod http;
 mod io;
+mod load;
 mod map;
 mod mixed;
 mod net;
@@ -54,6 +57,12 @@ pub enum Workload {
     Net,
     /// Random 4 KiB positional reads of a 64 MiB file by 64 tasks at once.
     File,
+    /// HTTP/1.1 keep-alive requests to a hyper server, 64 then 256 connections: the
+    /// server on the runner under test, one shared load client.
+    Http,
+    /// Four TCP connections each echoing 8 MiB, through owned buffers and through the
+    /// stream traits.
+    Bulk,
 }
 
 impl Workload {
@@ -79,6 +88,8 @@ impl Workload {
             Workload::Map => "map",
             Workload::Net => "net",
             Workload::File => "file",
+            Workload::Http => "http",
+            Workload::Bulk => "bulk",
         }
     }
 
@@ -87,6 +98,8 @@ impl Workload {
         match self {
             Workload::Net => Some(IoKind::Net),
             Workload::File => Some(IoKind::File),
+            Workload::Http => Some(IoKind::Http),
+            Workload::Bulk => Some(IoKind::Bulk),
             _ => None,
         }
     }
@@ -156,6 +169,8 @@ pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
         Workload::Map => map::run(r, p),
         Workload::Net => net::run(r, p),
         Workload::File => file::run(r, p),
+        Workload::Http => http::run(r, p),
+        Workload::Bulk => bulk::run(r, p),
     }
 }
 
