@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
+use super::accept::Backlog;
 use super::ready::Source;
 
 pub(crate) enum Kind {
@@ -55,12 +56,18 @@ pub(crate) struct FdInner {
     /// wait for data before trying).
     pub(crate) drained: std::sync::atomic::AtomicBool,
     pub(crate) stash: Mutex<Stash>,
+    /// Connections cancelled accepts took, for the next accept (listeners, io_uring).
+    pub(crate) backlog: Mutex<Backlog>,
     pub(crate) fd: OwnedFd,
 }
 
 impl FdInner {
     pub(crate) fn stash(&self) -> MutexGuard<'_, Stash> {
         self.stash.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn backlog(&self) -> MutexGuard<'_, Backlog> {
+        self.backlog.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -96,10 +103,6 @@ impl std::fmt::Debug for IoFd {
             .field("backend", &backend)
             .finish()
     }
-}
-
-fn no_runtime() -> std::io::Error {
-    std::io::Error::other("I/O outside a runtime: call it from a task or inside block_on")
 }
 
 pub(crate) fn cvt(r: libc::c_int) -> std::io::Result<libc::c_int> {
@@ -138,7 +141,7 @@ impl IoFd {
     /// assert!(modes::io::IoFd::new(std::fs::File::open("/dev/null").unwrap().into(), false).is_err()); // no runtime here
     /// ```
     pub fn new(fd: OwnedFd, pollable: bool) -> std::io::Result<IoFd> {
-        let uring = super::current_backend().ok_or_else(no_runtime)?;
+        let uring = super::current_backend().ok_or_else(super::no_runtime)?;
         let raw = fd.as_raw_fd();
         let kind = match (uring, pollable) {
             (true, true) => {
@@ -157,6 +160,7 @@ impl IoFd {
             socket: pollable,
             drained: std::sync::atomic::AtomicBool::new(false),
             stash: Mutex::new(Stash::default()),
+            backlog: Mutex::new(Backlog::default()),
             fd,
         })))
     }

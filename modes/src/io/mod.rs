@@ -12,6 +12,7 @@
 //! current on the calling thread); its operations are the syscall layer under
 //! `runtime::net` and `runtime::fs`.
 
+mod accept;
 mod buf;
 mod fd;
 mod file;
@@ -62,6 +63,27 @@ impl IoBackend {
                 reason: reason.clone(),
             },
         }
+    }
+}
+
+/// The error of I/O polled where no runtime runs: on a thread that is in no runtime, as
+/// after the runtime it was made in was dropped. Both backends return it, from every
+/// operation, before doing anything.
+pub(crate) fn no_runtime() -> std::io::Error {
+    std::io::Error::other(
+        "I/O outside a runtime (none runs on this thread, or it was dropped): \
+         call it from a task or inside block_on",
+    )
+}
+
+/// `Err(no_runtime())` unless a runtime is current on this thread. io_uring has no ring
+/// to submit to there, while the readiness reactor is process-wide and would go on
+/// waiting (forever, if nothing comes): every operation checks this first, so both
+/// backends fail alike, even where the syscall would not have blocked.
+pub(crate) fn check_runtime() -> std::io::Result<()> {
+    match current_backend() {
+        Some(_) => Ok(()),
+        None => Err(no_runtime()),
     }
 }
 

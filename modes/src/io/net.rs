@@ -1,45 +1,17 @@
-//! Socket operations on an [`IoFd`]: accept, connect, send_to, recv_from.
+//! Socket operations on an [`IoFd`]: connect, send_to, recv_from (accept is in
+//! `accept.rs`).
 
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use io_uring::{opcode, types};
 
 use super::buf::{IoBuf, IoBufMut};
-use super::fd::{cvt, FdInner, IoFd, Kind};
+use super::fd::{FdInner, IoFd, Kind};
 use super::ready::Direction;
 use super::sockaddr::RawAddr;
 use super::stream::{cvt_size, result, SendPtr};
 use super::uring::{self, Completion};
-
-struct Accept {
-    addr: Box<RawAddr>,
-    _fd: Arc<FdInner>,
-}
-
-impl Completion for Accept {
-    type Output = std::io::Result<(OwnedFd, SocketAddr)>;
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        Err(e)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        let fd = result(res)? as i32;
-        // SAFETY: the kernel gave us a fresh descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok((fd, self.addr.to_addr()?))
-    }
-
-    /// A connection accepted after the accept was cancelled is closed, not leaked.
-    fn abandoned(self, res: i32, _flags: u32) {
-        if res >= 0 {
-            // SAFETY: the kernel gave us this descriptor and nobody else has it.
-            drop(unsafe { OwnedFd::from_raw_fd(res) });
-        }
-    }
-}
 
 struct Connect {
     _addr: Box<RawAddr>,
@@ -131,75 +103,6 @@ fn msg(ptr: *mut u8, len: usize, addr: RawAddr) -> Box<Msg> {
 }
 
 impl IoFd {
-    /// Accepts one connection on a listening socket: the new socket (on the same
-    /// backend) and the peer's address.
-    ///
-    /// Cancel-safe: a connection accepted by an accept whose future was dropped is
-    /// closed, never leaked.
-    ///
-    /// ```
-    /// use modes::io::IoFd;
-    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
-    /// sched.block_on(async {
-    ///     let l = IoFd::socket(libc::AF_INET, libc::SOCK_STREAM).unwrap();
-    ///     l.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    ///     l.listen(16).unwrap();
-    ///     let c = IoFd::socket(libc::AF_INET, libc::SOCK_STREAM).unwrap();
-    ///     c.connect(l.local_addr().unwrap()).await.unwrap();
-    ///     let (s, peer) = l.accept().await.unwrap();
-    ///     assert_eq!(peer, c.local_addr().unwrap());
-    ///     assert_eq!(s.peer_addr().unwrap(), peer);
-    /// });
-    /// ```
-    pub async fn accept(&self) -> std::io::Result<(IoFd, SocketAddr)> {
-        let (fd, addr) = match &self.0.kind {
-            Kind::Uring => {
-                let mut addr = Box::new(RawAddr::empty());
-                let entry = opcode::Accept::new(
-                    types::Fd(self.as_raw_fd()),
-                    addr.as_mut_ptr(),
-                    &mut addr.len,
-                )
-                .flags(libc::SOCK_CLOEXEC)
-                .build();
-                let data = Accept {
-                    addr,
-                    _fd: self.0.clone(),
-                };
-                // SAFETY: the entry points into `addr`, a box owned by `data`.
-                unsafe { uring::run(entry, data) }.await?
-            }
-            Kind::Ready(src) => {
-                let fd = self.as_raw_fd();
-                let mut addr = RawAddr::empty();
-                let new = src
-                    .io(Direction::Read, || {
-                        // SAFETY: `addr` has room for any address; the kernel writes at
-                        // most `addr.len` bytes and updates it.
-                        cvt(unsafe {
-                            libc::accept4(
-                                fd,
-                                (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
-                                &mut addr.len,
-                                libc::SOCK_CLOEXEC,
-                            )
-                        })
-                    })
-                    .await?;
-                // SAFETY: a fresh descriptor from accept4.
-                let new = unsafe { OwnedFd::from_raw_fd(new) };
-                (new, addr.to_addr()?)
-            }
-            Kind::Blocking => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "accept on a file",
-                ))
-            }
-        };
-        Ok((IoFd::new(fd, true)?, addr))
-    }
-
     /// Connects the socket to `addr`.
     ///
     /// Cancel-safe: dropping the future cancels the attempt; the socket stays open until
@@ -216,6 +119,7 @@ impl IoFd {
     /// });
     /// ```
     pub async fn connect(&self, addr: SocketAddr) -> std::io::Result<()> {
+        super::check_runtime()?;
         let raw = Box::new(RawAddr::from_addr(&addr));
         match &self.0.kind {
             Kind::Uring => {
@@ -281,6 +185,9 @@ impl IoFd {
     /// });
     /// ```
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> (std::io::Result<usize>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 let m = msg(
@@ -354,6 +261,9 @@ impl IoFd {
         &self,
         mut buf: B,
     ) -> (std::io::Result<(usize, SocketAddr)>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 let m = msg(buf.stable_mut_ptr(), buf.bytes_total(), RawAddr::empty());

@@ -239,6 +239,9 @@ impl IoFd {
     /// });
     /// ```
     pub async fn read<B: IoBufMut>(&self, mut buf: B) -> (std::io::Result<usize>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 if let Some(n) =
@@ -291,6 +294,9 @@ impl IoFd {
     /// });
     /// ```
     pub async fn write<B: IoBuf>(&self, buf: B) -> (std::io::Result<usize>, B) {
+        if let Err(e) = super::check_runtime() {
+            return (Err(e), buf);
+        }
         match &self.0.kind {
             Kind::Uring => {
                 // Sockets: a send that fits in the socket buffer (the common case) is one
@@ -361,6 +367,7 @@ impl IoFd {
         dst: &mut [u8],
         state: &mut PollState,
     ) -> Poll<std::io::Result<usize>> {
+        super::check_runtime()?;
         if dst.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -459,6 +466,7 @@ impl IoFd {
         src: &[u8],
         state: &mut PollState,
     ) -> Poll<std::io::Result<usize>> {
+        super::check_runtime()?;
         match &self.0.kind {
             Kind::Uring => loop {
                 // `Pending` must mean "nothing written" (the AsyncWrite contract: the

@@ -135,6 +135,6 @@ fn no_ring() -> std::io::Error {
             "this I/O object uses io_uring, but the current runtime runs readiness I/O",
         )
     } else {
-        std::io::Error::other("I/O outside a runtime: call it from a task or inside block_on")
+        super::no_runtime()
     }
 }

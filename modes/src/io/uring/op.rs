@@ -11,8 +11,9 @@
 //!    (`State::Abandoned`) and is released only by the reaper, after the CQE: the kernel
 //!    never writes into freed memory, cancelled or not.
 //! 3. What a completed-but-abandoned operation produced is handed to
-//!    [`Completion::abandoned`]: an accepted or opened descriptor is closed there, and a
-//!    read's bytes can be kept for the next read, so nothing leaks and nothing is lost.
+//!    [`Completion::abandoned`]: an opened file is closed there, an accepted connection
+//!    is kept on its listener for the next accept (`io/accept.rs`) and a read's bytes
+//!    for the next read, so nothing leaks and nothing is lost.
 //! 4. A cancel request holds its own strong count of the cell (`user_data` tagged with
 //!    [`CANCEL_TAG`]), released when the cancel's CQE is reaped: the address the cancel
 //!    names cannot be reused by another operation meanwhile.
