@@ -177,6 +177,11 @@ pub enum PeerArg {
     AsyncExecutor,
     /// `net` only: a bare io_uring echo loop on one thread, no runtime (the ceiling).
     BareUring,
+    /// `net`, `http`, `bulk` only: monoio 0.2 (io_uring) on one thread, against `single`.
+    Monoio,
+    /// `net`, `http`, `bulk` only: monoio on one thread per `--workers`, each accepting
+    /// on the same listener, against `threads`.
+    MonoioMt,
     /// Every peer above.
     All,
 }
@@ -190,6 +195,8 @@ impl PeerArg {
                 PeerArg::TokioMt,
                 PeerArg::AsyncExecutor,
                 PeerArg::BareUring,
+                PeerArg::Monoio,
+                PeerArg::MonoioMt,
             ],
             p => vec![p],
         }
@@ -202,6 +209,8 @@ impl PeerArg {
             PeerArg::TokioMt => "tokio-mt",
             PeerArg::AsyncExecutor => "async-executor",
             PeerArg::BareUring => "bare-uring",
+            PeerArg::Monoio => "monoio",
+            PeerArg::MonoioMt => "monoio-mt",
             PeerArg::All => "all",
         }
     }

@@ -42,12 +42,15 @@ impl RunnerSpec {
         }
     }
 
-    /// Whether this runner runs `w`: the bare io_uring loop serves only `net`; the
-    /// worker-count sweep needs a pool (`threads`, `processes`, `gil`, `tokio-mt`); the
-    /// switch-interval sweep needs the GIL.
+    /// Whether this runner runs `w`: the bare io_uring loop serves only `net`, monoio only
+    /// the socket workloads; the worker-count sweep needs a pool (`threads`, `processes`,
+    /// `gil`, `tokio-mt`); the switch-interval sweep needs the GIL.
     pub fn runs(self, w: Workload) -> bool {
         match (self, w) {
             (RunnerSpec::Peer(PeerArg::BareUring), w) => w == Workload::Net,
+            (RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt), w) => {
+                matches!(w, Workload::Net | Workload::Http | Workload::Bulk)
+            }
             (r, Workload::CpuSweep) => matches!(
                 r,
                 RunnerSpec::Mode(Mode::Threads | Mode::Processes | Mode::Gil)
@@ -64,10 +67,24 @@ impl RunnerSpec {
             return Ok(RunnerSpec::Mode(m));
         }
         match <PeerArg as clap::ValueEnum>::from_str(name, true) {
-            Ok(PeerArg::All) | Ok(PeerArg::BareUring) | Err(_) => Err(format!(
+            Ok(PeerArg::All | PeerArg::BareUring | PeerArg::Monoio | PeerArg::MonoioMt)
+            | Err(_) => Err(format!(
                 "unknown runner {name:?}: expected a mode or tokio-ct, tokio-mt, async-executor"
             )),
             Ok(p) => Ok(RunnerSpec::Peer(p)),
+        }
+    }
+
+    /// What this peer runs, if not every workload (for a note).
+    pub fn only(self) -> Option<&'static str> {
+        match self {
+            RunnerSpec::Peer(PeerArg::BareUring) => {
+                Some("bare-uring (a bare io_uring loop, no runtime) runs only the net workload")
+            }
+            RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
+                Some("monoio runs only the net, http and bulk workloads")
+            }
+            _ => None,
         }
     }
 
@@ -87,6 +104,9 @@ pub enum RunError {
     Failed(String),
     /// It did not finish within the time limit; its thread is abandoned.
     Hung(Duration),
+    /// The runner cannot run on this machine (monoio where io_uring is refused): a note,
+    /// not a failure.
+    Unavailable(String),
 }
 
 impl RunError {
@@ -101,6 +121,7 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Failed(why) => f.write_str(why),
             RunError::Hung(d) => write!(f, "did not finish within {} s", d.as_secs()),
+            RunError::Unavailable(why) => f.write_str(why),
         }
     }
 }
@@ -139,7 +160,7 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, 
     match rx.recv_timeout(HANG) {
         Ok(result) => {
             let _ = driver.join();
-            result.map_err(RunError::Failed)
+            result
         }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(RunError::Hung(HANG)),
         // The sender is gone without sending: the workload panicked.
@@ -157,13 +178,13 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, 
     }
 }
 
-fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, String> {
+fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, RunError> {
     if pin && r.one_loop() {
         pin::pin_current(0);
     }
     let pin_pool = pin && !r.one_loop();
     // tokio's socket driver only where sockets are used (see `peers::tokio`).
-    let tokio_io = w == Workload::Net;
+    let tokio_io = matches!(w, Workload::Net | Workload::Http | Workload::Bulk);
     match r {
         RunnerSpec::Mode(m) => drive(
             w,
@@ -185,7 +206,16 @@ fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ra
             drive(w, peers::smol::Smol::new(p.workers, pin_pool), p)
         }
         RunnerSpec::Peer(PeerArg::BareUring) => drive(w, peers::bare::Bare::new(), p),
-        RunnerSpec::Peer(PeerArg::All) => Err("`all` is not a runner".into()),
+        RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
+            let threads = if r == RunnerSpec::Peer(PeerArg::Monoio) {
+                1
+            } else {
+                p.workers
+            };
+            let built = peers::monoio::Monoio::new(threads).map_err(RunError::Unavailable)?;
+            drive(w, Ok::<_, String>(built), p)
+        }
+        RunnerSpec::Peer(PeerArg::All) => Err(RunError::Failed("`all` is not a runner".into())),
     }
 }
 
@@ -193,8 +223,8 @@ fn drive<R: Runner, E: std::fmt::Display>(
     w: Workload,
     built: Result<R, E>,
     p: &Params,
-) -> Result<Ran, String> {
-    let r = built.map_err(|e| format!("cannot build: {e}"))?;
+) -> Result<Ran, RunError> {
+    let r = built.map_err(|e| RunError::Failed(format!("cannot build: {e}")))?;
     let outcome = workloads::run(w, &r, p);
     Ok((outcome, w.io_kind().map(|k| r.io_backend(k))))
 }

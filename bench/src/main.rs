@@ -13,8 +13,8 @@
 //! [`peers`] on tokio and async-executor; [`record`] and [`table`] keep and print the
 //! figures; [`results`] turns JSON runs into RESULTS.md.
 
-// The one module with unsafe code is `peers::bare` (a bare io_uring loop); it allows it
-// for itself.
+// The modules with unsafe code are `peers::bare` (a bare io_uring loop) and
+// `exec::hyper_io` (hyper's uninitialised read buffers); each allows it for itself.
 #![deny(unsafe_code)]
 
 mod cli;
@@ -174,15 +174,22 @@ fn run(args: &RunArgs) -> ExitCode {
     );
     println!("{}", table::header());
 
-    let bare = RunnerSpec::Peer(cli::PeerArg::BareUring);
-    if runners.contains(&bare) && selected.iter().any(|&w| !bare.runs(w)) {
-        eprintln!("note: bare-uring (a bare io_uring loop, no runtime) runs only the net workload");
+    let mut notes: Vec<&str> = Vec::new();
+    for r in runners
+        .iter()
+        .filter(|r| selected.iter().any(|&w| !r.runs(w)))
+    {
+        if let Some(note) = r.only().filter(|n| !notes.contains(n)) {
+            eprintln!("note: {note}");
+            notes.push(note);
+        }
     }
     for (w, what) in [
         (Workload::CpuSweep, "cpu_sweep runs on the pools only"),
         (Workload::GilSweep, "gil_sweep runs on gil only"),
     ] {
-        if selected.contains(&w) && runners.iter().any(|r| !r.runs(w) && *r != bare) {
+        // Peers that run only some workloads said so above.
+        if selected.contains(&w) && runners.iter().any(|r| !r.runs(w) && r.only().is_none()) {
             eprintln!("note: {what}");
         }
     }
@@ -217,6 +224,10 @@ fn run(args: &RunArgs) -> ExitCode {
                     progress.print(|| println!("{}", table::row(&ms[0], &outcome.detail)));
                     headlines.push(ms[0].clone());
                     measurements.extend(ms);
+                }
+                Err(driver::RunError::Unavailable(why)) => {
+                    progress
+                        .print(|| eprintln!("note: skipping {} on {}: {why}", w.name(), r.name()));
                 }
                 Err(e) => {
                     failures += 1;

@@ -582,3 +582,96 @@ fn the_sweeps_measure_every_point_on_the_runners_they_apply_to() {
         let _ = std::fs::remove_file(f);
     }
 }
+
+#[test]
+fn http_and_bulk_run_on_ours_tokio_and_monoio_and_the_report_shows_them() {
+    let json = temp("http-bulk.json");
+    let md = temp("http-bulk.md");
+    let out = bench(&[
+        "--mode",
+        "single",
+        "--quick",
+        "--workload",
+        "http,bulk,chained",
+        "--peer",
+        "tokio-ct,monoio",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    for w in ["http", "bulk"] {
+        for runner in ["single", "tokio-ct"] {
+            assert!(
+                stdout.contains(&format!("{runner:<15} {w}")),
+                "no {runner} {w} in\n{stdout}"
+            );
+        }
+    }
+    // monoio serves only the socket workloads, and is skipped (with a note) where
+    // io_uring is refused.
+    assert!(!stdout.contains("monoio          chained"), "{stdout}");
+    assert!(
+        stderr.contains("monoio runs only the net, http and bulk workloads"),
+        "{stderr}"
+    );
+    let monoio_ran = stdout.contains("monoio          http");
+    assert!(
+        monoio_ran || stderr.contains("note: skipping http on monoio: monoio needs io_uring"),
+        "{stdout}\n{stderr}"
+    );
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ms = doc["measurements"].as_array().unwrap();
+    let mut wanted = vec![];
+    for mode in ["single", "tokio-ct"]
+        .into_iter()
+        .chain(monoio_ran.then_some("monoio"))
+    {
+        for metric in [
+            "throughput",
+            "p99",
+            "server_cpu",
+            "throughput_2",
+            "server_cpu_2",
+        ] {
+            wanted.push(("http", mode, metric));
+        }
+        for metric in [
+            "throughput",
+            "server_cpu",
+            "throughput_traits",
+            "server_cpu_traits",
+        ] {
+            wanted.push(("bulk", mode, metric));
+        }
+    }
+    for (w, mode, metric) in wanted {
+        let m = ms
+            .iter()
+            .find(|m| m["workload"] == w && m["mode"] == mode && m["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {w} {metric} for {mode} in {ms:?}"));
+        // CPU time is sampled at scheduler ticks: a quick transfer may show none.
+        let least = if metric.starts_with("server_cpu") {
+            0.0
+        } else {
+            f64::MIN_POSITIVE
+        };
+        assert!(m["value"].as_f64().is_some_and(|v| v >= least), "{m}");
+        assert!(
+            m["io_backend"].as_str().is_some_and(|b| !b.is_empty()),
+            "{m}"
+        );
+    }
+
+    let report = report(&json, &md);
+    for w in ["http", "bulk"] {
+        assert!(
+            report.contains(&format!("## {w}")),
+            "no {w} table in\n{report}"
+        );
+    }
+    let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(md);
+}

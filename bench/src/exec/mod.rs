@@ -11,6 +11,8 @@
 //! spells its own way: [`Io`] is that part, implemented by each runner with its own
 //! idiomatic API (ours: the owned-buffer `runtime::net` and `runtime::fs`).
 
+#[allow(unsafe_code)]
+pub mod hyper_io;
 pub mod ours;
 
 use std::future::Future;
@@ -64,6 +66,33 @@ pub enum IoKind {
     Net,
     /// Positional reads of a file (`file`).
     File,
+    /// An HTTP/1.1 server on TCP (`http`).
+    Http,
+    /// Long TCP echoes (`bulk`).
+    Bulk,
+}
+
+/// Which stream API a `bulk` echo server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkApi {
+    /// The runtime's owned-buffer reads and writes (ours, monoio); tokio and smol have
+    /// none and use their stream traits here too.
+    Owned,
+    /// The poll-based stream traits (`futures_io` for ours and smol, tokio's own for
+    /// tokio and monoio's `poll-io`), with a borrowed buffer: what hyper and most
+    /// libraries drive.
+    Traits,
+}
+
+/// How many bytes a `bulk` echo server reads at most at once (each server's buffer).
+pub const BULK_BUF: usize = 64 * 1024;
+
+/// The error of a server this runner does not have.
+pub fn unsupported(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("this runner has no {what} server"),
+    )
 }
 
 /// How many bytes an echo server reads at most at once (each server's buffer).
@@ -86,6 +115,32 @@ pub trait Io: Exec {
         bound: Setter<SocketAddr>,
         stop: Settable<()>,
     ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static;
+
+    /// The `http` server, to be spawned as a task: binds 127.0.0.1 port 0, sends the
+    /// address through `bound`, then serves each connection in its own task with hyper
+    /// 1.x's HTTP/1.1 connection ([`hyper_io::serve_hello`]: keep-alive, `200 Hello,
+    /// World!` to every request) over the runtime's own sockets, until `stop` resolves
+    /// and every connection has closed (as [`accept_until`]); returns the requests served.
+    fn serve_http(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let _ = (bound, stop);
+        async { Err(unsupported("http")) }
+    }
+
+    /// The `bulk` echo server: as [`serve_echo`](Io::serve_echo), with reads of up to
+    /// [`BULK_BUF`] bytes through `api`.
+    fn serve_bulk(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+        api: BulkApi,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let _ = (bound, stop, api);
+        async { Err(unsupported("bulk")) }
+    }
 
     /// Opens `path` for reading.
     fn open(

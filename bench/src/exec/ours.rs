@@ -11,7 +11,8 @@ use runtime::net::{TcpListener, TcpStream};
 use runtime::{BuildError, Handle, IoBackend, JoinHandle, Mode, Runtime, Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{accept_until, Exec, Io, IoKind, Runner, Unwrap, ECHO_BUF};
+use super::hyper_io::{echo_traits, serve_hello, FuturesIo};
+use super::{accept_until, BulkApi, Exec, Io, IoKind, Runner, Unwrap, BULK_BUF, ECHO_BUF};
 
 static SWITCH_INTERVAL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
@@ -104,8 +105,13 @@ impl Ours {
 /// The echo of one connection with the owned-buffer API: the same `Vec` goes to every
 /// read and comes back to be written.
 async fn echo(conn: TcpStream) -> std::io::Result<u64> {
+    echo_owned(conn, ECHO_BUF).await
+}
+
+/// The owned-buffer echo with reads of up to `size` bytes.
+async fn echo_owned(conn: TcpStream, size: usize) -> std::io::Result<u64> {
     conn.set_nodelay(true)?;
-    let mut buf = Vec::with_capacity(ECHO_BUF);
+    let mut buf = Vec::with_capacity(size);
     let mut echoed = 0;
     loop {
         let (res, b) = conn.read(buf).await;
@@ -166,6 +172,48 @@ impl Io for OursExec {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let _ = bound.set(listener.local_addr()?);
             accept_until(&ex, stop, || async { Ok(listener.accept().await?.0) }, echo).await
+        }
+    }
+
+    fn serve_http(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, |conn: TcpStream| async move {
+                conn.set_nodelay(true)?;
+                serve_hello(FuturesIo(conn)).await
+            })
+            .await
+        }
+    }
+
+    fn serve_bulk(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+        api: BulkApi,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, move |conn: TcpStream| async move {
+                match api {
+                    BulkApi::Owned => echo_owned(conn, BULK_BUF).await,
+                    BulkApi::Traits => {
+                        conn.set_nodelay(true)?;
+                        echo_traits(conn).await
+                    }
+                }
+            })
+            .await
         }
     }
 

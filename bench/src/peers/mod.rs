@@ -1,11 +1,13 @@
 //! Peer runtimes that run the same workload code as the modes, for comparison in the same
 //! run: tokio (`current_thread` and `multi_thread`) and async-executor with async-io timers
 //! (the parts smol is made of); and, for `net` only, a bare io_uring loop with no runtime
-//! ([`bare`]), the ceiling a runtime's echo can reach. The Python peers live in
+//! ([`bare`]), the ceiling a runtime's echo can reach; and for the socket workloads,
+//! monoio ([`monoio`]), the io_uring runtime a user might pick instead. The Python peers live in
 //! `scripts/peers/`.
 
 #[allow(unsafe_code)]
 pub mod bare;
+pub mod monoio;
 pub mod smol;
 pub mod tokio;
 

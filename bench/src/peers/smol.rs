@@ -18,7 +18,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use runtime::{Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::exec::{accept_until, Exec, Io, IoKind, Runner, ECHO_BUF};
+use crate::exec::hyper_io::{echo_traits, serve_hello, FuturesIo};
+use crate::exec::{accept_until, BulkApi, Exec, Io, IoKind, Runner, ECHO_BUF};
 
 /// An async-executor with its driving threads.
 pub struct Smol {
@@ -145,6 +146,45 @@ impl Io for SmolExec {
         }
     }
 
+    fn serve_http(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0))?;
+            let _ = bound.set(listener.get_ref().local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, |conn: Async<TcpStream>| async move {
+                conn.get_ref().set_nodelay(true)?;
+                serve_hello(FuturesIo(conn)).await
+            })
+            .await
+        }
+    }
+
+    /// smol has no owned-buffer stream API: both `api`s are its `futures_io` traits.
+    fn serve_bulk(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+        api: BulkApi,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let _ = api;
+        let ex = self.clone();
+        async move {
+            let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0))?;
+            let _ = bound.set(listener.get_ref().local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, |conn: Async<TcpStream>| async move {
+                conn.get_ref().set_nodelay(true)?;
+                echo_traits(conn).await
+            })
+            .await
+        }
+    }
+
     fn open(
         &self,
         path: PathBuf,
@@ -179,7 +219,7 @@ impl Runner for Smol {
 
     fn io_backend(&self, kind: IoKind) -> String {
         match kind {
-            IoKind::Net => "epoll".into(),
+            IoKind::Net | IoKind::Http | IoKind::Bulk => "epoll".into(),
             IoKind::File => "blocking pool".into(),
         }
     }

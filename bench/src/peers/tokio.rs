@@ -22,7 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::exec::{accept_until, Exec, Io, IoKind, Runner, Unwrap, ECHO_BUF};
+use crate::exec::hyper_io::serve_hello;
+use crate::exec::{accept_until, BulkApi, Exec, Io, IoKind, Runner, Unwrap, BULK_BUF, ECHO_BUF};
 
 /// A tokio runtime.
 #[derive(Debug)]
@@ -90,9 +91,14 @@ impl Exec for TokioExec {
 }
 
 /// The echo of one connection, as tokio's own echo example writes it.
-async fn echo(mut conn: TcpStream) -> std::io::Result<u64> {
+async fn echo(conn: TcpStream) -> std::io::Result<u64> {
+    echo_sized(conn, ECHO_BUF).await
+}
+
+/// The echo with reads of up to `size` bytes.
+async fn echo_sized(mut conn: TcpStream, size: usize) -> std::io::Result<u64> {
     conn.set_nodelay(true)?;
-    let mut buf = vec![0u8; ECHO_BUF];
+    let mut buf = vec![0u8; size];
     let mut echoed = 0;
     loop {
         let n = conn.read(&mut buf).await?;
@@ -117,6 +123,41 @@ impl Io for TokioExec {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let _ = bound.set(listener.local_addr()?);
             accept_until(&ex, stop, || async { Ok(listener.accept().await?.0) }, echo).await
+        }
+    }
+
+    fn serve_http(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, |conn: TcpStream| async move {
+                conn.set_nodelay(true)?;
+                serve_hello(hyper_util::rt::TokioIo::new(conn)).await
+            })
+            .await
+        }
+    }
+
+    /// tokio has no owned-buffer stream API: both `api`s are its `AsyncRead`/`AsyncWrite`.
+    fn serve_bulk(
+        &self,
+        bound: Setter<SocketAddr>,
+        stop: Settable<()>,
+        api: BulkApi,
+    ) -> impl Future<Output = std::io::Result<u64>> + Send + 'static {
+        let _ = api;
+        let ex = self.clone();
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let _ = bound.set(listener.local_addr()?);
+            let accept = || async { Ok(listener.accept().await?.0) };
+            accept_until(&ex, stop, accept, |c| echo_sized(c, BULK_BUF)).await
         }
     }
 
@@ -159,7 +200,7 @@ impl Runner for Tokio {
 
     fn io_backend(&self, kind: IoKind) -> String {
         match kind {
-            IoKind::Net => "epoll".into(),
+            IoKind::Net | IoKind::Http | IoKind::Bulk => "epoll".into(),
             IoKind::File => "blocking pool".into(),
         }
     }

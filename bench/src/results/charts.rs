@@ -22,7 +22,7 @@ use crate::record::{Kind, Measurement};
 use crate::table::value;
 
 /// Every file a chart may be written to, so that charts a run no longer has are removed.
-pub const FILES: [&str; 11] = [
+pub const FILES: [&str; 12] = [
     "cpu.svg",
     "gil_convoy.svg",
     "timers.svg",
@@ -34,6 +34,7 @@ pub const FILES: [&str; 11] = [
     "gil_sweep_latency.svg",
     "gil_sweep_cpu.svg",
     "io_sweep.svg",
+    "http.svg",
 ];
 
 /// A chart that was written.
@@ -215,6 +216,7 @@ pub fn specs(ms: &[&Measurement], workers: Option<usize>) -> Vec<Spec> {
         latency(ms, "timers"),
         switch(ms),
         handoff(ms),
+        http(ms),
     ]
     .into_iter()
     .flatten()
@@ -378,6 +380,47 @@ fn latency(all: &[&Measurement], workload: &'static str) -> Option<Spec> {
         axis: axis.into(),
         log: true,
         series: vec!["p50", "p90", "p99", "max"],
+        rows,
+        marks: Vec::new(),
+        suffix: "",
+    })
+}
+
+/// `http`: requests per second of every runner, at both connection counts.
+fn http(all: &[&Measurement]) -> Option<Spec> {
+    let ms = of_workload(all, "http");
+    let rows: Vec<Row> = super::runners(&ms)
+        .into_iter()
+        .filter_map(|r| {
+            let found: Vec<Option<&Measurement>> = ["throughput", "throughput_2"]
+                .iter()
+                .map(|metric| find(&ms, r, metric))
+                .collect();
+            let family = Family::of(found.iter().flatten().next()?);
+            let values: Vec<Option<f64>> = found
+                .iter()
+                .map(|m| m.and_then(|m| usable(m.value, false)))
+                .collect();
+            values.iter().any(Option::is_some).then(|| Row {
+                label: r.to_string(),
+                family,
+                values,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    Some(Spec {
+        file: "http.svg",
+        title: "http: hyper HTTP/1.1 requests per second".into(),
+        notes: vec![
+            sizes(&ms),
+            "the server on each runner, one shared keep-alive load client; server CPU per request is in the table".into(),
+        ],
+        axis: "requests per second (higher is better)".into(),
+        log: false,
+        series: vec!["fewer connections", "more connections"],
         rows,
         marks: Vec::new(),
         suffix: "",
@@ -837,6 +880,47 @@ mod tests {
         for spec in &specs {
             assert!(draw(spec).unwrap().contains("<svg"));
         }
+    }
+
+    #[test]
+    fn http_rows_have_both_connection_counts_and_skip_runners_without_them() {
+        let ms = [
+            m(
+                "tokio-ct",
+                Kind::Peer,
+                "http",
+                "throughput",
+                60000.0,
+                "req/s",
+            ),
+            m("single", Kind::Mode, "http", "throughput", 62000.0, "req/s"),
+            m(
+                "single",
+                Kind::Mode,
+                "http",
+                "throughput_2",
+                61000.0,
+                "req/s",
+            ),
+            m("monoio", Kind::Peer, "http", "p99", 900.0, "us"),
+        ];
+        let refs: Vec<&Measurement> = ms.iter().collect();
+        let specs = specs(&refs, None);
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].file, "http.svg");
+        let rows: Vec<(&str, &[Option<f64>])> = specs[0]
+            .rows
+            .iter()
+            .map(|r| (r.label.as_str(), r.values.as_slice()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("single", &[Some(62000.0), Some(61000.0)][..]),
+                ("tokio-ct", &[Some(60000.0), None][..])
+            ]
+        );
+        assert!(draw(&specs[0]).unwrap().contains("<svg"));
     }
 
     #[test]

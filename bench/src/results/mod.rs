@@ -342,6 +342,22 @@ mod tests {
             ms.push(m(mode, kind, "gil_sweep", "cpu@1", 0.9, "cores"));
             ms.push(m(mode, kind, "io_sweep", "wall@10", 100.0, "ms"));
             ms.push(m(mode, kind, "io_sweep", "wall@1000", 101.0 / scale, "ms"));
+            ms.push(m(
+                mode,
+                kind,
+                "http",
+                "throughput",
+                60000.0 * scale,
+                "req/s",
+            ));
+            ms.push(m(
+                mode,
+                kind,
+                "http",
+                "throughput_2",
+                50000.0 * scale,
+                "req/s",
+            ));
         }
         ms.push(m("py-threads", Kind::Peer, "cpu", "speedup", 0.9, "x"));
         ms.push(m(

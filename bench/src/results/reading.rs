@@ -1,7 +1,7 @@
 //! One plain-language sentence per workload, generated from the numbers, so the report
 //! says what the tables show without anyone rewriting it after each run.
 
-use crate::record::{Measurement, Ratio, BARE, THROUGHPUT};
+use crate::record::{tokio_peer_of, Measurement, Ratio, BARE, THROUGHPUT};
 use crate::table::value;
 
 /// Looks figures up by runner and metric.
@@ -291,7 +291,69 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
             }
             s + "."
         }
+        "http" | "bulk" => socket_reading(workload, &f, size, ratios)?,
         _ => return None,
     };
     Some(text)
+}
+
+/// `http` and `bulk`: throughput and the server's CPU per operation of every runner, and
+/// ours ÷ tokio of the same flavour in both.
+fn socket_reading(workload: &str, f: &Figures, size: &str, ratios: &[Ratio]) -> Option<String> {
+    let rates = f.all(THROUGHPUT);
+    if rates.is_empty() {
+        return None;
+    }
+    let (what, unit, cpu_unit) = if workload == "http" {
+        (
+            "hyper HTTP/1.1 keep-alive, one shared load client",
+            "req/s",
+            " us/req",
+        )
+    } else {
+        (
+            "TCP echo of large transfers through owned buffers",
+            "MiB/s",
+            " us/MiB",
+        )
+    };
+    let mut s = format!(
+        "{size}, {what}: {unit} {}; server CPU {}",
+        f.list(THROUGHPUT, ""),
+        f.list("server_cpu", cpu_unit)
+    );
+    let ours: Vec<String> = ratios
+        .iter()
+        .filter(|x| x.workload == workload)
+        .map(|x| format!("{} {}x {}", x.mode, value(x.value), x.peer))
+        .collect();
+    if !ours.is_empty() {
+        s += &format!("; throughput ours / tokio: {}", ours.join(", "));
+    }
+    let cpu: Vec<String> = f
+        .all("server_cpu")
+        .iter()
+        .filter_map(|(r, v)| {
+            let peer = tokio_peer_of(r).filter(|_| *r != BARE)?;
+            Some(format!(
+                "{r} {}x {peer}",
+                value(v / f.get(peer, "server_cpu")?)
+            ))
+        })
+        .collect();
+    if !cpu.is_empty() {
+        s += &format!("; server CPU ours / tokio: {}", cpu.join(", "));
+    }
+    if workload == "bulk" {
+        let traits = f.list("server_cpu_traits", cpu_unit);
+        if !traits.is_empty() {
+            s += &format!("; through the stream traits, server CPU {traits}");
+        }
+    } else {
+        let p99 = f.list("p99", " us");
+        if !p99.is_empty() {
+            s += &format!("; p99 latency {p99}");
+        }
+    }
+    Some(s + ".")
 }

@@ -2,11 +2,14 @@
 //! in every mode and on every peer, and reports one [`Outcome`]: its size, its metrics
 //! (the first is the headline of its summary row) and a few words of detail.
 
+mod bulk;
 mod chained;
 mod cpu;
 mod file;
 mod gil_convoy;
+mod http;
 mod io;
+mod load;
 mod map;
 mod mixed;
 mod net;
@@ -69,6 +72,12 @@ pub enum Workload {
     /// `io` with 10, 1,000 and 100,000 concurrent sleepers.
     #[value(name = "io_sweep", alias = "io-sweep")]
     IoSweep,
+    /// HTTP/1.1 keep-alive requests to a hyper server, 64 then 256 connections: the
+    /// server on the runner under test, one shared load client.
+    Http,
+    /// Four TCP connections each echoing 8 MiB, through owned buffers and through the
+    /// stream traits.
+    Bulk,
 }
 
 impl Workload {
@@ -98,6 +107,8 @@ impl Workload {
             Workload::CpuSweep => "cpu_sweep",
             Workload::GilSweep => "gil_sweep",
             Workload::IoSweep => "io_sweep",
+            Workload::Http => "http",
+            Workload::Bulk => "bulk",
         }
     }
 
@@ -106,6 +117,8 @@ impl Workload {
         match self {
             Workload::Net => Some(IoKind::Net),
             Workload::File => Some(IoKind::File),
+            Workload::Http => Some(IoKind::Http),
+            Workload::Bulk => Some(IoKind::Bulk),
             _ => None,
         }
     }
@@ -186,6 +199,8 @@ pub fn run<R: Runner>(w: Workload, r: &R, p: &Params) -> Outcome {
         Workload::CpuSweep => sweep::cpu_point(r, p),
         Workload::GilSweep => sweep::gil_point(r, p),
         Workload::IoSweep => sweep::io_points(r, p),
+        Workload::Http => http::run(r, p),
+        Workload::Bulk => bulk::run(r, p),
     }
 }
 

@@ -163,7 +163,7 @@ struct ClientReport {
 
 /// CPU time of the whole process (every thread) and of the calling thread, from the
 /// scheduler's own accounting (`/proc/.../schedstat`, nanoseconds).
-fn cpu_times() -> (Duration, Duration) {
+pub(super) fn cpu_times() -> (Duration, Duration) {
     fn run_ns(path: &std::path::Path) -> u64 {
         std::fs::read_to_string(path)
             .ok()

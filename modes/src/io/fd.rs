@@ -349,6 +349,8 @@ impl IoFd {
 pub struct PollState {
     pub(crate) read: Option<super::uring::Op<super::stream::StreamRead<Vec<u8>>>>,
     pub(crate) write: Option<super::uring::Op<super::stream::PollFor>>,
+    /// The buffer io_uring reads go into, kept between reads (empty, its capacity kept).
+    pub(crate) spare: Vec<u8>,
 }
 
 impl std::fmt::Debug for PollState {

@@ -48,6 +48,8 @@ pub(crate) struct StreamRead<B> {
     /// The `poll_read` path: its caller ends the read's count itself, in the same stash
     /// lock as it puts back what did not fit, so no other read slips in between.
     pub(crate) poll: bool,
+    /// The bytes the read asked for (at most the buffer's capacity).
+    pub(crate) asked: usize,
 }
 
 impl<B> StreamRead<B> {
@@ -76,7 +78,7 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
             self.finished();
         }
         if res >= 0 {
-            let drained = (res as usize) < self.buf.bytes_total();
+            let drained = (res as usize) < self.asked;
             self.fd
                 .drained
                 .store(drained, std::sync::atomic::Ordering::Relaxed);
@@ -88,7 +90,7 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
 
     fn abandoned(self, res: i32, _flags: u32) {
         if res > 0 {
-            let n = (res as usize).min(self.buf.bytes_total());
+            let n = (res as usize).min(self.asked);
             // SAFETY: the kernel wrote `n` bytes at the start of the buffer (exactly
             // these, whatever the buffer counts as initialised: a boxed slice counts all).
             let got = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), n) };
@@ -115,6 +117,9 @@ impl<B: IoBuf> Completion for Write<B> {
         (result(res), self.buf)
     }
 }
+
+/// The most one `poll_read` asks the ring for (the size of the stream's own buffer).
+const MAX_POLL_READ: usize = 64 * 1024;
 
 /// `IORING_RECVSEND_POLL_FIRST`.
 const POLL_FIRST: u16 = 1;
@@ -186,20 +191,63 @@ impl Completion for PollFor {
     }
 }
 
-/// Hands stashed bytes to `take` (which copies what fits and says how many);
-/// `Ready(Some(n))` if `n` bytes came from the stash, `Ready(None)` if the caller should
-/// submit a read (and the read is now counted).
-fn take_stash_or_start(
+/// How a stream read starts, decided under the stash lock.
+pub(crate) enum Start {
+    /// `n` bytes came from the stash.
+    Stashed(usize),
+    /// A non-blocking receive straight into the caller's memory gave this.
+    Direct(std::io::Result<usize>),
+    /// The caller should submit a read to the ring (it is now counted in flight).
+    Submit,
+}
+
+/// One non-blocking receive of up to `len` bytes at `dst` on a socket; records whether it
+/// drained the socket.
+///
+/// # Safety
+/// `dst` points to `len` writable bytes.
+unsafe fn try_recv(fd: &FdInner, dst: *mut u8, len: usize) -> std::io::Result<usize> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
+    loop {
+        // SAFETY: the caller's contract: `len` writable bytes at `dst`.
+        let r = cvt_size(unsafe { libc::recv(raw, dst.cast(), len, libc::MSG_DONTWAIT) });
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                fd.drained.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+            Ok(n) => {
+                fd.drained
+                    .store(n < len, std::sync::atomic::Ordering::Relaxed);
+                return Ok(n);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Hands stashed bytes to `take` (which copies what fits and says how many); else, on a
+/// socket whose last read filled its buffer (more is likely waiting), receives straight
+/// into `direct` (`len` bytes at a pointer) without the ring: no completion to wait for,
+/// no wake, no copy; else says to submit a read (now counted in flight). All under the
+/// stash lock, so no other read of the stream slips in between.
+///
+/// # Safety
+/// `direct`, if given, points to writable bytes of the given length, not otherwise
+/// borrowed during this call.
+unsafe fn take_stash_or_start(
     fd: &FdInner,
     cx: &mut Context<'_>,
     take: impl FnOnce(&[u8]) -> usize,
-) -> Poll<Option<usize>> {
+    direct: Option<(*mut u8, usize)>,
+) -> Poll<Start> {
     let mut st = fd.stash();
     let avail = st.available();
     if !avail.is_empty() {
         let n = take(avail);
         st.consume(n);
-        return Poll::Ready(Some(n));
+        return Poll::Ready(Start::Stashed(n));
     }
     if st.in_flight > 0 {
         if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
@@ -207,8 +255,17 @@ fn take_stash_or_start(
         }
         return Poll::Pending;
     }
+    if let Some((ptr, len)) = direct {
+        if fd.socket && len > 0 && !fd.drained.load(std::sync::atomic::Ordering::Relaxed) {
+            // SAFETY: the caller's contract on `direct`.
+            match unsafe { try_recv(fd, ptr, len) } {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                res => return Poll::Ready(Start::Direct(res)),
+            }
+        }
+    }
     st.in_flight += 1;
-    Poll::Ready(None)
+    Poll::Ready(Start::Submit)
 }
 
 /// Copies the start of `src` into `buf` (up to its capacity) and makes that its contents.
@@ -244,10 +301,24 @@ impl IoFd {
         }
         match &self.0.kind {
             Kind::Uring => {
-                if let Some(n) =
-                    poll_fn(|cx| take_stash_or_start(&self.0, cx, |s| fill(&mut buf, s))).await
-                {
-                    return (Ok(n), buf);
+                let start = poll_fn(|cx| {
+                    let direct = Some((buf.stable_mut_ptr(), buf.bytes_total()));
+                    // SAFETY: `direct` is `buf`'s memory, `bytes_total` bytes of it
+                    // writable; `buf` is touched meanwhile only by `take`, which runs
+                    // instead of the direct receive, never with it.
+                    unsafe { take_stash_or_start(&self.0, cx, |s| fill(&mut buf, s), direct) }
+                })
+                .await;
+                match start {
+                    Start::Stashed(n) => return (Ok(n), buf),
+                    Start::Direct(res) => {
+                        if let Ok(n) = res {
+                            // SAFETY: the kernel wrote `n` bytes at the start of the buffer.
+                            unsafe { buf.set_init(n) };
+                        }
+                        return (res, buf);
+                    }
+                    Start::Submit => {}
                 }
                 let ptr = buf.stable_mut_ptr();
                 let len = buf.bytes_total().min(u32::MAX as usize) as u32;
@@ -256,6 +327,7 @@ impl IoFd {
                     buf,
                     fd: self.0.clone(),
                     poll: false,
+                    asked: len as usize,
                 };
                 // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
                 unsafe { uring::run(entry, data) }.await
@@ -377,6 +449,7 @@ impl IoFd {
                     let (res, buf) = std::task::ready!(Pin::new(op).poll(cx));
                     state.read = None;
                     let n = *res.as_ref().unwrap_or(&0);
+                    let n = n.min(buf.len());
                     let k = n.min(dst.len());
                     dst[..k].copy_from_slice(&buf[..k]);
                     // One lock: what did not fit goes in front of the stash, and only
@@ -396,23 +469,41 @@ impl IoFd {
                     for w in waiters {
                         w.wake();
                     }
+                    // The buffer is kept for the next read: no allocation per read.
+                    let mut buf = buf;
+                    buf.clear();
+                    state.spare = buf;
                     res?;
                     return Poll::Ready(Ok(k));
                 }
+                let (ptr, len) = (dst.as_mut_ptr(), dst.len());
                 let copy = |src: &[u8]| {
                     let n = src.len().min(dst.len());
                     dst[..n].copy_from_slice(&src[..n]);
                     n
                 };
-                match std::task::ready!(take_stash_or_start(&self.0, cx, copy)) {
-                    Some(n) => return Poll::Ready(Ok(n)),
-                    None => {
-                        let mut tmp: Vec<u8> = Vec::with_capacity(dst.len().min(64 * 1024));
-                        let entry = read_entry(&self.0, tmp.as_mut_ptr(), tmp.capacity() as u32);
+                // SAFETY: `ptr` is `dst`'s memory, `len` bytes; `dst` is touched meanwhile
+                // only by `copy`, which runs instead of the direct receive, never with it.
+                let start = std::task::ready!(unsafe {
+                    take_stash_or_start(&self.0, cx, copy, Some((ptr, len)))
+                });
+                match start {
+                    Start::Stashed(n) => return Poll::Ready(Ok(n)),
+                    Start::Direct(res) => return Poll::Ready(res),
+                    Start::Submit => {
+                        // The ring writes into a buffer of the stream's own (the caller's
+                        // slice may be gone by the time it completes), reused read after
+                        // read, and asked for no more than fits in `dst`.
+                        let want = len.min(MAX_POLL_READ);
+                        let mut tmp = std::mem::take(&mut state.spare);
+                        tmp.clear();
+                        tmp.reserve(want);
+                        let entry = read_entry(&self.0, tmp.as_mut_ptr(), want as u32);
                         let data = StreamRead {
                             buf: tmp,
                             fd: self.0.clone(),
                             poll: true,
+                            asked: want,
                         };
                         // SAFETY: the entry points into `tmp`'s heap memory, owned by
                         // `data`.

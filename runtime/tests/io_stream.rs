@@ -1,0 +1,124 @@
+//! Stream reads on the data path, under every mode and both I/O backends: reads of every
+//! size through the owned-buffer API and the `futures_io` traits, interleaved and some
+//! cancelled in flight, over a long transfer. On io_uring this crosses every way a read
+//! can start (bytes stashed by a cancelled read, a direct non-blocking receive after a
+//! full read, a ring read into the caller's buffer or into the stream's reused buffer);
+//! whichever it takes, every byte arrives once and in order.
+
+#[macro_use]
+mod support;
+
+use std::future::Future;
+use std::pin::pin;
+
+use futures_lite::AsyncReadExt;
+use runtime::net::{TcpListener, TcpStream};
+use runtime::Runtime;
+
+/// The byte at offset `i` of the stream (a prime period, so it never lines up with a
+/// read size).
+fn byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// Checks `got` is the stream's bytes from offset `at`.
+fn check(got: &[u8], at: usize) {
+    if let Some(k) = got.iter().enumerate().position(|(k, &b)| b != byte(at + k)) {
+        panic!("byte {} is {} instead of {}", at + k, got[k], byte(at + k));
+    }
+}
+
+/// Polls `fut` once and drops it: a read cancelled while (most likely) in flight.
+async fn poll_once_and_drop<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    futures_lite::future::poll_once(fut.as_mut()).await
+}
+
+const TOTAL: usize = 3 << 20;
+
+rt_test_io! {
+    fn reads_of_every_kind_keep_every_byte_in_order(rt: &Runtime) {
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let writer = runtime::spawn(async move {
+                let c = TcpStream::connect(addr).await.unwrap();
+                let data: Vec<u8> = (0..TOTAL).map(byte).collect();
+                // Several writes, so that reads find the socket full, partly full, empty.
+                let mut at = 0;
+                for size in [1, 100, 70_000, 1 << 20, 5, TOTAL].iter().cycle() {
+                    if at == TOTAL {
+                        break;
+                    }
+                    let end = (at + size).min(TOTAL);
+                    let (res, _) = c.write_all(data[at..end].to_vec()).await;
+                    res.unwrap();
+                    at = end;
+                    runtime::yield_now().await;
+                }
+                c.shutdown(std::net::Shutdown::Write).unwrap();
+                c
+            });
+            let (mut s, _) = l.accept().await.unwrap();
+            let sizes = [1usize, 7, 4096, 65_536, 300_000, 16_384, 3];
+            let mut at = 0;
+            let mut turn = 0usize;
+            loop {
+                let size = sizes[turn % sizes.len()];
+                // A cancelled futures-io read leaves its ring read in the stream's poll
+                // state: the next read is a futures-io one, which collects it (an owned
+                // read would wait for it).
+                let kind = [0, 2, 1, 3, 1][turn % 5];
+                let n = match kind {
+                    // Owned buffer.
+                    0 => {
+                        let (n, buf) = s.read(Vec::with_capacity(size)).await;
+                        let n = n.unwrap();
+                        check(&buf, at);
+                        n
+                    }
+                    // futures-io into a borrowed slice.
+                    1 => {
+                        let mut dst = vec![0u8; size];
+                        let n = AsyncReadExt::read(&mut s, &mut dst[..]).await.unwrap();
+                        check(&dst[..n], at);
+                        n
+                    }
+                    // An owned read cancelled after one poll: if it got bytes, they are
+                    // the next read's.
+                    2 => {
+                        let got = poll_once_and_drop(s.read(Vec::with_capacity(size))).await;
+                        match got {
+                            Some((n, buf)) => {
+                                let n = n.unwrap();
+                                check(&buf, at);
+                                n
+                            }
+                            None => 0,
+                        }
+                    }
+                    // A futures-io read cancelled after one poll.
+                    _ => {
+                        let mut dst = vec![0u8; size];
+                        let got = poll_once_and_drop(AsyncReadExt::read(&mut s, &mut dst[..])).await;
+                        match got {
+                            Some(n) => {
+                                let n = n.unwrap();
+                                check(&dst[..n], at);
+                                n
+                            }
+                            None => 0,
+                        }
+                    }
+                };
+                at += n;
+                turn += 1;
+                if n == 0 && kind < 2 {
+                    break;
+                }
+            }
+            assert_eq!(at, TOTAL, "bytes received");
+            drop(writer.await.unwrap());
+        });
+    }
+}
