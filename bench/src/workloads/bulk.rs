@@ -18,7 +18,7 @@ use runtime::net::TcpStream;
 use crate::exec::{BulkApi, Exec, Io, IoKind, Runner};
 use crate::record::{Metric, THROUGHPUT};
 
-use super::load::{client_runtime, server_cpu, with_server, STUCK};
+use super::load::{client_runtime, connect_all, server_cpu, with_server, STUCK};
 use super::{Outcome, Params};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -133,13 +133,7 @@ fn client(addr: SocketAddr, cfg: BulkConfig) -> std::io::Result<BulkReport> {
             client_backend: backend,
         };
         for _ in 0..cfg.rounds {
-            let mut conns = Vec::with_capacity(cfg.conns);
-            for _ in 0..cfg.conns {
-                let c = runtime::timeout(STUCK, TcpStream::connect(addr))
-                    .await
-                    .map_err(|_| Error::new(ErrorKind::TimedOut, "connect took over 10 s"))??;
-                conns.push(c);
-            }
+            let conns = connect_all(addr, cfg.conns).await?;
             let before = super::net::cpu_times();
             let t0 = Instant::now();
             let tasks: Vec<_> = conns

@@ -23,7 +23,7 @@ use crate::exec::hyper_io::HELLO;
 use crate::exec::{Exec, Io, IoKind, Runner};
 use crate::record::{histogram, percentiles, Metric, THROUGHPUT};
 
-use super::load::{client_runtime, server_cpu, with_server, STUCK};
+use super::load::{client_runtime, connect_all, server_cpu, with_server, STUCK};
 use super::{Outcome, Params};
 
 /// The request every connection sends.
@@ -136,13 +136,9 @@ pub fn measure<R: Runner>(r: &R, cfg: HttpConfig) -> std::io::Result<HttpReport>
 fn client(addr: SocketAddr, cfg: HttpConfig) -> std::io::Result<(u64, HttpReport)> {
     let (rt, backend) = client_runtime()?;
     rt.block_on(async move {
-        let mut conns = Vec::with_capacity(cfg.conns);
-        for _ in 0..cfg.conns {
-            let c = runtime::timeout(STUCK, TcpStream::connect(addr))
-                .await
-                .map_err(|_| Error::new(ErrorKind::TimedOut, "connect took over 10 s"))??;
+        let conns = connect_all(addr, cfg.conns).await?;
+        for c in &conns {
             c.set_nodelay(true)?;
-            conns.push(c);
         }
         let from = Instant::now() + cfg.warmup;
         let until = from + cfg.window;

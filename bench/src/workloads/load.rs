@@ -1,12 +1,12 @@
-//! What the `http` and `bulk` workloads share with each other (and, in spirit, with
-//! `net`): a server spawned on the runner under test, a load client on a thread of its
+//! What the socket workloads (`net`, `http`, `bulk`) share: a server spawned on the runner under test, a load client on a thread of its
 //! own running a `Single` loop of ours, and the server's CPU time as the process's less
 //! the client thread's.
 
-use std::io::Error;
+use std::io::{Error, ErrorKind};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use runtime::net::TcpStream;
 use runtime::{settable, Mode, Runtime, Settable, Setter};
 
 use crate::exec::{Exec, Runner};
@@ -78,6 +78,19 @@ pub fn client_runtime() -> std::io::Result<(Runtime, String)> {
         .map_err(Error::other)?;
     let backend = rt.io_backend().to_string();
     Ok((rt, backend))
+}
+
+/// Opens `n` connections to `addr`, each given [`STUCK`] before it counts as refused by
+/// a stuck server.
+pub async fn connect_all(addr: SocketAddr, n: usize) -> std::io::Result<Vec<TcpStream>> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = runtime::timeout(STUCK, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::new(ErrorKind::TimedOut, "connect took over 10 s"))??;
+        conns.push(c);
+    }
+    Ok(conns)
 }
 
 /// CPU time the process used less what the calling thread used, between two

@@ -14,16 +14,12 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use runtime::net::TcpStream;
-use runtime::{settable, Mode, Runtime};
 
 use crate::exec::{Exec, Io, IoKind, Runner};
 use crate::record::{histogram, percentiles, Metric, THROUGHPUT};
 
+use super::load::{client_runtime, connect_all, with_server, STUCK};
 use super::{Outcome, Params};
-
-/// How long past its window a connection may take before the client gives up on a stuck
-/// server.
-const STUCK: Duration = Duration::from_secs(10);
 
 /// The size of one `net` run.
 #[derive(Clone, Copy, Debug)]
@@ -100,49 +96,17 @@ pub fn run<R: Runner>(r: &R, p: &Params) -> Outcome {
 /// Serves echo on `r` and runs the client against it on its own thread; checks that the
 /// server echoed every byte the client sent.
 pub fn measure<R: Runner>(r: &R, cfg: NetConfig) -> std::io::Result<NetReport> {
-    let ex = r.exec();
-    let (report, client) = r.block_on(async move {
-        let (bound_tx, bound) = settable();
-        let (stop_tx, stop) = settable();
-        let server = ex.spawn(ex.serve_echo(bound_tx, stop));
-        let Ok(addr) = bound.await else {
-            let why = server.await.err();
-            return (
-                Err(why.unwrap_or_else(|| Error::other("the server never bound"))),
-                None,
-            );
-        };
-        let (done_tx, done) = settable();
-        let spawned = std::thread::Builder::new()
-            .name("bench-net-client".into())
-            .spawn(move || {
-                let _ = done_tx.set(client(addr, cfg));
-            });
-        let report = match &spawned {
-            Ok(_) => done
-                .await
-                .unwrap_or_else(|_| Err(Error::other("the client thread panicked"))),
-            Err(e) => Err(Error::new(
-                e.kind(),
-                format!("cannot start the client: {e}"),
-            )),
-        };
-        // The client has closed its connections: the server's connection tasks end.
-        let _ = stop_tx.set(());
-        let report = match (report, server.await) {
-            (Ok(c), Ok(echoed)) if echoed == c.sent => Ok(c),
-            (Ok(c), Ok(echoed)) => Err(Error::other(format!(
-                "the server echoed {echoed} bytes, the client sent {}",
-                c.sent
-            ))),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        (report, spawned.ok())
-    });
-    if let Some(c) = client {
-        let _ = c.join();
+    let (c, echoed) = with_server(
+        r,
+        |ex, bound, stop| ex.spawn(ex.serve_echo(bound, stop)),
+        move |addr| client(addr, cfg),
+    )?;
+    if echoed != c.sent {
+        return Err(Error::other(format!(
+            "the server echoed {echoed} bytes, the client sent {}",
+            c.sent
+        )));
     }
-    let c = report?;
     Ok(NetReport {
         trips: c.trips,
         latency: c.latency,
@@ -192,20 +156,11 @@ pub(super) fn cpu_times() -> (Duration, Duration) {
 /// backend changes between rows. It is one thread more than the server's: on a 2-core
 /// machine a pool of 2 workers shares the cores with it, which that row measures too.
 fn client(addr: SocketAddr, cfg: NetConfig) -> std::io::Result<ClientReport> {
-    let rt = Runtime::builder()
-        .mode(Mode::Single)
-        .long_poll_threshold(None)
-        .build()
-        .map_err(Error::other)?;
-    let backend = rt.io_backend().to_string();
+    let (rt, backend) = client_runtime()?;
     rt.block_on(async move {
-        let mut conns = Vec::with_capacity(cfg.conns);
-        for _ in 0..cfg.conns {
-            let c = runtime::timeout(STUCK, TcpStream::connect(addr))
-                .await
-                .map_err(|_| Error::new(ErrorKind::TimedOut, "connect took over 10 s"))??;
+        let conns = connect_all(addr, cfg.conns).await?;
+        for c in &conns {
             c.set_nodelay(true)?;
-            conns.push(c);
         }
         let from = Instant::now() + cfg.warmup;
         let until = from + cfg.window;
@@ -316,6 +271,7 @@ async fn round_trips(
 mod tests {
     use super::*;
     use crate::exec::ours::Ours;
+    use runtime::Mode;
 
     /// The echo end to end with a tiny size, on both of our backends and in both
     /// one-loop and pool modes: every byte comes back and round trips are counted.
