@@ -82,14 +82,17 @@ fn stampede() {
     // ever list live entries, and everything ends removed.
     let r = Registry::new(8);
     let drops = Arc::new(AtomicUsize::new(0));
+    // The metas outlive the scope, as a task's allocation outlives its entry (invariant
+    // 1): a snapshot may still read an entry its thread is about to remove.
+    let all: Vec<Vec<Meta>> = (0..4).map(|_| metas(500)).collect();
     std::thread::scope(|s| {
-        for _ in 0..4 {
-            s.spawn(|| {
-                let ms = metas(500);
-                for m in &ms {
-                    assert!(r.insert(m, waker(&drops)));
+        for ms in &all {
+            let (r, drops) = (&r, &drops);
+            s.spawn(move || {
+                for m in ms {
+                    assert!(r.insert(m, waker(drops)));
                 }
-                for m in &ms {
+                for m in ms {
                     r.remove(m);
                 }
             });
