@@ -10,11 +10,12 @@
 //! they hold nothing of the runtime after it); running jobs are not waited for: their
 //! threads finish them and exit. Nothing in shutdown blocks on a closure.
 
+use crate::loom::{Condvar, Mutex, MutexGuard};
 use std::collections::HashSet;
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ impl Pool {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// Spawns `f` on the pool; while it runs, `owner` is the thread's current runtime.
@@ -149,13 +150,10 @@ impl Pool {
                 break;
             }
             st.idle += 1;
-            let (g, res) = self
-                .cv
-                .wait_timeout(st, self.keep_alive)
-                .unwrap_or_else(|e| e.into_inner());
+            let (g, res) = self.cv.wait_timeout(st, self.keep_alive);
             st = g;
             st.idle -= 1;
-            if res.timed_out() && st.queue.is_empty() {
+            if res && st.queue.is_empty() {
                 break;
             }
         }

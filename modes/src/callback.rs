@@ -1,9 +1,10 @@
 //! Loop callbacks: `call_soon`, `call_later` and `call_at` (asyncio's `Handle` and
 //! `TimerHandle`).
 
+use crate::loom::Mutex;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::time::{TimeDriver, TimerKey};
 
@@ -24,7 +25,7 @@ impl Callback {
     }
 
     fn take(&self) -> Option<Func> {
-        self.f.lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.f.lock().take()
     }
 
     /// Runs the callback unless it was cancelled. A panic is reported and contained, like

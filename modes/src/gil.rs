@@ -15,9 +15,9 @@
 //! Outside `Gil` mode, or on a thread that does not hold the lock, `checkpoint` does
 //! nothing and `allow_threads` just calls its closure.
 
+use crate::loom::{Condvar, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 thread_local! {
@@ -86,7 +86,7 @@ impl Gil {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// Rule 2: takes the lock, asking the holder to drop it after each silent interval.
@@ -97,12 +97,9 @@ impl Gil {
             st.waiting += 1;
             while st.locked {
                 let seen = st.switches;
-                let (g, res) = self
-                    .cv
-                    .wait_timeout(st, self.interval)
-                    .unwrap_or_else(|e| e.into_inner());
+                let (g, res) = self.cv.wait_timeout(st, self.interval);
                 st = g;
-                if st.locked && res.timed_out() && st.switches == seen {
+                if st.locked && res && st.switches == seen {
                     self.drop_request.store(true, Ordering::Relaxed);
                 }
             }
@@ -119,7 +116,7 @@ impl Gil {
             now.duration_since(start).as_nanos() as u64,
             Ordering::Relaxed,
         );
-        *self.held_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+        *self.held_since.lock() = Some(now);
         HELD.with(|h| h.set(self as *const Gil));
     }
 
@@ -130,12 +127,7 @@ impl Gil {
 
     pub(crate) fn release(&self) {
         HELD.with(|h| h.set(std::ptr::null()));
-        if let Some(t) = self
-            .held_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(t) = self.held_since.lock().take() {
             self.hold_ns
                 .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }
@@ -158,7 +150,7 @@ impl Gil {
         self.release();
         let mut st = self.lock();
         while st.switches == seen && st.waiting > 0 {
-            st = self.switched.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self.switched.wait(st);
         }
         drop(st);
         self.acquire();

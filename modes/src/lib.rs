@@ -30,6 +30,13 @@ mod fd_slot;
 pub mod gil;
 pub mod io;
 mod loom;
+
+/// Locks that ignore poisoning, as every lock of this crate and of `runtime` is taken: a
+/// panic caught around a task's poll or a callback must not make every later `lock` panic.
+/// Under `--cfg loom` they are loom's, so the models check the protocols built on them.
+pub mod lock {
+    pub use crate::loom::{Condvar, Mutex, MutexGuard};
+}
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;

@@ -18,7 +18,7 @@
 //! deadline (a worker in a long poll, reported by its engine; a running blocking job): it
 //! is left running, never waited on forever.
 
-use std::sync::{Mutex, MutexGuard};
+use crate::loom::Mutex;
 use std::thread::{JoinHandle, Thread, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -26,10 +26,6 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 pub(crate) struct ThreadSet {
     handles: Mutex<Vec<JoinHandle<()>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ThreadSet {
@@ -42,7 +38,7 @@ impl ThreadSet {
     ) -> std::io::Result<Thread> {
         let h = std::thread::Builder::new().name(name).spawn(f)?;
         let thread = h.thread().clone();
-        let mut v = lock(&self.handles);
+        let mut v = self.handles.lock();
         v.retain(|h| !h.is_finished());
         v.push(h);
         Ok(thread)
@@ -52,7 +48,7 @@ impl ThreadSet {
     /// has finished (its closure returned), for each until `deadline` at the latest, and
     /// forgets it. Returns how many were left running (they stay in the set).
     pub(crate) fn join_until(&self, deadline: Instant, keep: impl Fn(ThreadId) -> bool) -> usize {
-        let handles = std::mem::take(&mut *lock(&self.handles));
+        let handles = std::mem::take(&mut *self.handles.lock());
         let me = std::thread::current().id();
         let mut left = Vec::new();
         for h in handles {
@@ -73,7 +69,7 @@ impl ThreadSet {
             }
         }
         let n = left.iter().filter(|h| h.thread().id() != me).count();
-        lock(&self.handles).extend(left);
+        self.handles.lock().extend(left);
         n
     }
 }
@@ -118,7 +114,7 @@ mod tests {
             set.join_until(Instant::now() + Duration::from_secs(30), |_| false),
             0
         );
-        assert!(lock(&set.handles).is_empty());
+        assert!(set.handles.lock().is_empty());
     }
 
     #[test]
@@ -170,13 +166,15 @@ mod tests {
         let set = ThreadSet::default();
         for _ in 0..50 {
             let t = set.spawn("brief".into(), || {}).unwrap();
-            while !lock(&set.handles)
+            while !set
+                .handles
+                .lock()
                 .iter()
                 .any(|h| h.thread().id() == t.id() && h.is_finished())
             {
                 std::thread::yield_now();
             }
         }
-        assert!(lock(&set.handles).len() <= 1);
+        assert!(set.handles.lock().len() <= 1);
     }
 }

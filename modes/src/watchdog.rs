@@ -7,8 +7,9 @@
 //! poll (same sequence number) for `threshold` has a long poll. It is reported once per
 //! poll, on stderr and in the worker's `long_polls` metric.
 
+use crate::loom::{Condvar, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -72,9 +73,9 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     /// Tells the thread to stop, wakes it, and joins it (unless called from it).
     pub(crate) fn stop_and_join(&self) {
-        *self.stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *self.stop.0.lock() = true;
         self.stop.1.notify_all();
-        let h = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let h = self.thread.lock().take();
         if let Some(h) = h {
             if h.thread().id() != std::thread::current().id() {
                 let _ = h.join();
@@ -107,11 +108,8 @@ fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration, stop: &(Mutex
     let mut reported = vec![u64::MAX; n];
     loop {
         {
-            let stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
-            let (stopped, _) = stop
-                .1
-                .wait_timeout_while(stopped, period, |s| !*s)
-                .unwrap_or_else(|e| e.into_inner());
+            let stopped = stop.0.lock();
+            let stopped = stop.1.wait_timeout_while(stopped, period, |s| !*s);
             if *stopped {
                 return;
             }

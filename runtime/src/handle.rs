@@ -1,10 +1,11 @@
 //! `Handle`: a cloneable, `Send` reference to a runtime, for callbacks, tasks and other
 //! threads (asyncio's `loop` object as seen from anywhere).
 
+use modes::lock::Mutex;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -278,7 +279,7 @@ impl Wake for WakeSignal {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let setter = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let setter = self.0.lock().take();
         if let Some(s) = setter {
             let _ = s.set(());
         }

@@ -2,10 +2,11 @@
 //! `gather`, `try_gather`, `wait` and `as_completed`). Polling a set of n futures costs
 //! O(woken), not O(n), per wake.
 
+use modes::lock::Mutex;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 struct Shared {
@@ -24,17 +25,8 @@ impl Wake for ChildWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.shared
-            .woken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.idx);
-        let parent = self
-            .shared
-            .parent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        self.shared.woken.lock().push(self.idx);
+        let parent = self.shared.parent.lock().clone();
         if let Some(w) = parent {
             w.wake();
         }
@@ -89,7 +81,7 @@ impl<F: Future + Unpin> ReadySet<F> {
             return Poll::Ready(None);
         }
         {
-            let mut parent = self.shared.parent.lock().unwrap_or_else(|e| e.into_inner());
+            let mut parent = self.shared.parent.lock();
             if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 *parent = Some(cx.waker().clone());
             }
@@ -98,7 +90,7 @@ impl<F: Future + Unpin> ReadySet<F> {
         // polled (a budgeted JoinHandle, yield_now) is polled again at the next call, after
         // the task has yielded, never in a loop inside this one.
         {
-            let mut woken = self.shared.woken.lock().unwrap_or_else(|e| e.into_inner());
+            let mut woken = self.shared.woken.lock();
             self.queue.extend(woken.drain(..));
         }
         while let Some(idx) = self.queue.pop_front() {

@@ -1,10 +1,11 @@
 //! A future whose value is set from outside: asyncio's `Future`, C++'s
 //! `std::promise`/`std::future`.
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// Creates a connected pair: a [`Setter`] that sets the value once, from any thread, and
@@ -46,7 +47,7 @@ struct State<T> {
 
 impl<T> Inner<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 

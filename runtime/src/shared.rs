@@ -5,10 +5,11 @@
 //! polls the inner future with a waker that wakes every registered awaiter; each clone
 //! keeps one slot in the waker list (its key), freed when it finishes or is dropped.
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
@@ -87,7 +88,7 @@ struct Wakers(Mutex<Slab<Option<Waker>>>);
 
 impl Wakers {
     fn lock(&self) -> MutexGuard<'_, Slab<Option<Waker>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.lock()
     }
 }
 
@@ -110,7 +111,7 @@ impl Wake for Wakers {
 
 impl<F: Future> Inner<F> {
     fn lock(&self) -> MutexGuard<'_, State<F>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 

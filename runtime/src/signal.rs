@@ -5,11 +5,12 @@
 //! The handler only writes a byte to a pipe (async-signal-safe); a watcher thread reads it
 //! and wakes every waiting future.
 
+use modes::lock::Mutex;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -46,8 +47,7 @@ fn install() -> Result<(), String> {
                 }
                 if n > 0 {
                     GENERATION.fetch_add(1, Ordering::AcqRel);
-                    let waiters =
-                        std::mem::take(&mut *WAITERS.lock().unwrap_or_else(|e| e.into_inner()));
+                    let waiters = std::mem::take(&mut *WAITERS.lock());
                     for w in waiters {
                         w.wake();
                     }
@@ -113,7 +113,7 @@ impl Future for CtrlC {
         if let Err(e) = &self.installed {
             return Poll::Ready(Err(io::Error::other(e.clone())));
         }
-        let mut waiters = WAITERS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waiters = WAITERS.lock();
         if GENERATION.load(Ordering::Acquire) != self.seen {
             return Poll::Ready(Ok(()));
         }

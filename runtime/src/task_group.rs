@@ -7,10 +7,11 @@
 //! for reserved ones to be filled, and marks the group finished under the same lock when
 //! it has passed the last one, so no spawn can slip in after it.
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use crate::{JoinError, JoinHandle, TaskId, TaskRef, TaskState};
@@ -108,12 +109,12 @@ enum Entry<T, E> {
 
 impl<T, E> Group<T, E> {
     fn lock(&self) -> MutexGuard<'_, State<T, E>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn fail(&self) {
         if !self.failed.swap(true, Ordering::AcqRel) {
-            let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|e| e.into_inner()));
+            let refs = std::mem::take(&mut *self.refs.lock());
             for r in refs {
                 r.cancel();
             }
@@ -632,11 +633,7 @@ where
     });
     let task = handle.task_ref();
     if let Some(r) = &task {
-        group
-            .refs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(r.clone());
+        group.refs.lock().push(r.clone());
         // A failure may have happened since the check: this child is cancelled with the
         // others.
         if group.failed.load(Ordering::Acquire) {

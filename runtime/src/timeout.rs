@@ -12,11 +12,12 @@
 //!    body (asyncio raises only the outer `TimeoutError`; the inner body sees a
 //!    cancellation).
 
+use modes::lock::{Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -131,7 +132,7 @@ struct ControlState {
 
 impl Control {
     fn lock(&self) -> MutexGuard<'_, ControlState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 

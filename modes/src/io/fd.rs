@@ -4,8 +4,9 @@
 //! completion is reaped, so the descriptor number is closed only when no SQE naming it
 //! can still be submitted or run: a number is never reused under an operation in flight.
 
+use crate::loom::{Mutex, MutexGuard};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::Waker;
 
 use super::accept::Backlog;
@@ -63,11 +64,11 @@ pub(crate) struct FdInner {
 
 impl FdInner {
     pub(crate) fn stash(&self) -> MutexGuard<'_, Stash> {
-        self.stash.lock().unwrap_or_else(|e| e.into_inner())
+        self.stash.lock()
     }
 
     pub(crate) fn backlog(&self) -> MutexGuard<'_, Backlog> {
-        self.backlog.lock().unwrap_or_else(|e| e.into_inner())
+        self.backlog.lock()
     }
 }
 

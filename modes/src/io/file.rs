@@ -95,10 +95,10 @@ async fn with_buf<B: Send + 'static, R: Send + 'static>(
     buf: B,
     f: impl FnOnce(&mut B) -> std::io::Result<R> + Send + 'static,
 ) -> (std::io::Result<R>, B) {
-    let slot = Arc::new(std::sync::Mutex::new(Some(buf)));
+    let slot = Arc::new(crate::loom::Mutex::new(Some(buf)));
     let job_slot = slot.clone();
     let res = blocking(move || {
-        let mut g = job_slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = job_slot.lock();
         match g.as_mut() {
             Some(b) => f(b),
             None => Err(std::io::Error::other("buffer already taken")),
@@ -108,7 +108,6 @@ async fn with_buf<B: Send + 'static, R: Send + 'static>(
     // The job has returned (or never ran): the buffer is back in the slot.
     let buf = slot
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .take()
         .expect("only the awaiting future takes the buffer out");
     (res.and_then(|r| r), buf)

@@ -87,7 +87,7 @@ impl Unparker {
         match &self.0.signal {
             Signal::Condvar { lock, cv } => {
                 // Taking the lock orders this notify after the parker's wait began.
-                drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+                drop(lock.lock());
                 cv.notify_one();
             }
             Signal::EventFd(fd) => {

@@ -28,7 +28,7 @@ impl PlainParker {
         let Signal::Condvar { lock, cv } = &self.inner.signal else {
             unreachable!("a plain parker always has a condvar");
         };
-        let mut guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = lock.lock();
         if !self.inner.begin_park() {
             return;
         }
@@ -38,16 +38,13 @@ impl PlainParker {
                 break;
             }
             match deadline {
-                None => guard = cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                None => guard = cv.wait(guard),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         break;
                     }
-                    guard = cv
-                        .wait_timeout(guard, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    guard = cv.wait_timeout(guard, d - now).0;
                 }
             }
         }

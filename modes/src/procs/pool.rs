@@ -6,13 +6,14 @@
 //! while holding it, and no parent thread blocks on a write to a worker at all (see
 //! [`Conn::send`]), so a worker blocked writing a large result can always be drained.
 
+use crate::loom::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -38,10 +39,6 @@ thread_local! {
     /// Set on the pool's own threads: a shutdown that runs on one of them (the last
     /// reference dropped there) does not wait for itself.
     static POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The process pool of a `Processes` runtime. Dropping it shuts it down.
@@ -162,7 +159,7 @@ impl Conn {
     /// blocking writes. A write error means the worker is gone; its reader sees the EOF
     /// and fails its jobs, so the error itself is dropped here.
     fn send(self: &Arc<Conn>, frame: Vec<u8>) {
-        let mut ob = lock(&self.outbox);
+        let mut ob = self.outbox.lock();
         if ob.dead {
             return;
         }
@@ -213,7 +210,7 @@ impl Conn {
     fn flush(&self) {
         loop {
             let (frame, at) = {
-                let mut ob = lock(&self.outbox);
+                let mut ob = self.outbox.lock();
                 match ob.queue.pop_front() {
                     Some(f) if !ob.dead => f,
                     _ => {
@@ -224,7 +221,7 @@ impl Conn {
                 }
             };
             if ipc::send_all(self.fd.as_raw_fd(), &frame[at..]).is_err() {
-                let mut ob = lock(&self.outbox);
+                let mut ob = self.outbox.lock();
                 ob.dead = true;
                 ob.queue.clear();
                 ob.flushing = false;
@@ -235,7 +232,7 @@ impl Conn {
 
     /// Wakes this connection's reader (its `read` returns EOF) and stops writes.
     fn close(&self) {
-        lock(&self.outbox).dead = true;
+        self.outbox.lock().dead = true;
         // SAFETY: shutdown on a descriptor we own; it stays open until `fd` drops.
         unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RDWR) };
     }
@@ -296,7 +293,7 @@ impl Pool {
                     {
                     }
                 }
-                lock(&pool.inner.state).fork_server_reaped = true;
+                pool.inner.state.lock().fork_server_reaped = true;
                 format!("could not start the fork server's reader thread: {e}")
             })?;
         for slot in 0..cfg.workers.max(1) {
@@ -355,7 +352,7 @@ impl Pool {
         frame.extend_from_slice(&job.payload);
         drop(job);
         let work = {
-            let mut st = lock(&inner.state);
+            let mut st = inner.state.lock();
             if st.closed {
                 drop(st);
                 done.send(JobOutput::Failed("the runtime is shutting down".into()));
@@ -385,7 +382,7 @@ impl Pool {
 
     /// A snapshot of the pool's counters.
     pub(crate) fn metrics(&self) -> ProcessMetrics {
-        let st = lock(&self.inner.state);
+        let st = self.inner.state.lock();
         ProcessMetrics {
             fork_server_pid: self.inner.fork_server as u32,
             queued: st.sync_q.len() + st.async_q.len(),
@@ -426,13 +423,13 @@ impl Inner {
         name: &str,
         f: impl FnOnce() + Send + 'static,
     ) -> io::Result<()> {
-        lock(&self.state).threads += 1;
+        self.state.lock().threads += 1;
         let me = self.clone();
         let res = self.threads.spawn(name.into(), move || {
             struct Exit(Arc<Inner>);
             impl Drop for Exit {
                 fn drop(&mut self) {
-                    lock(&self.0.state).threads -= 1;
+                    self.0.state.lock().threads -= 1;
                     self.0.cv.notify_all();
                 }
             }
@@ -441,7 +438,7 @@ impl Inner {
             f()
         });
         if let Err(e) = res {
-            lock(&self.state).threads -= 1;
+            self.state.lock().threads -= 1;
             return Err(e);
         }
         Ok(())
@@ -456,7 +453,7 @@ impl Inner {
             msg
         })?;
         let conn = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if st.closed || st.broken.is_some() {
                 return Ok(());
             }
@@ -482,7 +479,7 @@ impl Inner {
         };
         // Registered before the request, so that the fork server's SPAWNED finds it.
         let sent = {
-            let _g = lock(&self.ctl_write);
+            let _g = self.ctl_write.lock();
             self.ctl
                 .with(|ctl| {
                     ipc::send_frame_with_fd(
@@ -497,7 +494,7 @@ impl Inner {
         // Our copy of the worker's end: if no worker got it, our end now reads EOF.
         drop(theirs);
         if let Err(e) = sent {
-            lock(&self.state).fork_server_gone = true;
+            self.state.lock().fork_server_gone = true;
             self.break_pool(format!(
                 "the fork server is gone ({e}): no worker can start"
             ));
@@ -511,7 +508,7 @@ impl Inner {
             return Err(msg);
         }
         let work = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             self.assign(&mut st)
         };
         work.perform();
@@ -521,7 +518,7 @@ impl Inner {
     /// The pool can run nothing more: fail what is queued and refuse new jobs.
     fn break_pool(&self, reason: String) {
         let failed: Vec<Queued> = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if st.broken.is_some() || st.closed {
                 return;
             }
@@ -601,7 +598,7 @@ impl Inner {
         while let Ok(Some(frame)) = r.read() {
             match frame.kind {
                 kind::READY => {
-                    let mut st = lock(&self.state);
+                    let mut st = self.state.lock();
                     let s = &mut st.slots[conn.slot];
                     if s.gen == conn.gen {
                         s.ready = true;
@@ -612,7 +609,7 @@ impl Inner {
                     }
                 }
                 kind::INIT_FAILED => {
-                    let mut st = lock(&self.state);
+                    let mut st = self.state.lock();
                     let s = &mut st.slots[conn.slot];
                     if s.gen == conn.gen {
                         s.init_error = Some(String::from_utf8_lossy(&frame.body).into_owned());
@@ -624,7 +621,7 @@ impl Inner {
                 _ => {
                     // Not our protocol (a job wrote to fd 3?): this worker cannot be
                     // trusted any more. Kill it; the EOF path below handles the rest.
-                    if let Some(pid) = lock(&self.state).slots[conn.slot].pid {
+                    if let Some(pid) = self.state.lock().slots[conn.slot].pid {
                         // SAFETY: kill sends a signal; `pid` is a live worker of ours (not
                         // yet reaped: its reader, this thread, has not seen it exit).
                         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -645,7 +642,7 @@ impl Inner {
             _ => JobOutput::Failed(String::from_utf8_lossy(&frame.body).into_owned()),
         };
         let (done, retire, work) = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let s = &mut st.slots[conn.slot];
             if s.gen != conn.gen {
                 return;
@@ -676,7 +673,7 @@ impl Inner {
     /// The worker's socket reached EOF: it exited (or the pool is closing).
     fn on_eof(self: &Arc<Self>, conn: &Arc<Conn>) {
         conn.close();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.slots[conn.slot].gen != conn.gen {
             return;
         }
@@ -712,11 +709,7 @@ impl Inner {
                     _ => break None,
                 }
             }
-            st = self
-                .cv
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = self.cv.wait_timeout(st, deadline - now).0;
         };
         if st.closed {
             return;
@@ -786,7 +779,7 @@ impl Inner {
         let mut r = FrameReader::new(self.ctl.raw());
         while let Ok(Some(f)) = r.read() {
             let word = |b: &[u8]| i32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             match f.kind {
                 kind::SPAWNED | kind::SPAWN_FAILED if f.body.len() >= 4 => {
                     let (slot, gen) = ((f.id & 0xffff_ffff) as usize, (f.id >> 32) as u32);
@@ -809,7 +802,7 @@ impl Inner {
         // EOF: the fork server exited (shutdown) or died. Reap it: it has closed its
         // socket, so it is exiting; this wait is short.
         {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.fork_server_gone = true;
             self.cv.notify_all();
         }
@@ -819,7 +812,7 @@ impl Inner {
             && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
         {}
         let closed = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.fork_server_reaped = true;
             self.cv.notify_all();
             st.closed
@@ -835,7 +828,7 @@ impl Inner {
 
     fn shutdown(&self) {
         let (dropped, conns) = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if st.closed {
                 return;
             }
@@ -860,7 +853,7 @@ impl Inner {
             unsafe { libc::shutdown(ctl, libc::SHUT_RDWR) }
         });
         let me = usize::from(POOL_THREAD.with(|p| p.get()));
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         let mut deadline = Instant::now() + SHUTDOWN_WAIT;
         let mut killed = false;
         while !(st.fork_server_reaped && st.threads <= me) {
@@ -878,11 +871,7 @@ impl Inner {
                 deadline = now + SHUTDOWN_WAIT;
                 continue;
             }
-            st = self
-                .cv
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            st = self.cv.wait_timeout(st, deadline - now).0;
         }
         let counted_out = st.threads <= me;
         drop(st);
@@ -1013,7 +1002,7 @@ struct Shot {
 impl Shot {
     fn set(&self, out: JobOutput) {
         let waker = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.value = Some(out);
             st.waker.take()
         };
@@ -1023,7 +1012,7 @@ impl Shot {
     }
 
     fn receiver_gone(&self) -> bool {
-        lock(&self.state).receiver_gone
+        self.state.lock().receiver_gone
     }
 }
 
@@ -1036,7 +1025,7 @@ impl Future for Receiver {
     type Output = JobOutput;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<JobOutput> {
-        let mut st = lock(&self.shot.state);
+        let mut st = self.shot.state.lock();
         if let Some(v) = st.value.take() {
             return Poll::Ready(v);
         }
@@ -1049,6 +1038,6 @@ impl Future for Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        lock(&self.shot.state).receiver_gone = true;
+        self.shot.state.lock().receiver_gone = true;
     }
 }

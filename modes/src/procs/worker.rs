@@ -5,13 +5,14 @@
 //! started at the first async job. Results are written by whichever thread finishes the
 //! job, one whole frame at a time under a lock created in this process.
 
+use crate::loom::Mutex;
 use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::fork_server::{die_with_parent, keep_only, CHANNEL_FD};
@@ -69,7 +70,7 @@ struct Out {
 
 impl Out {
     fn send(&self, id: u64, kind: u8, body: &[u8]) -> io::Result<()> {
-        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.lock.lock();
         ipc::send_frame(CHANNEL_FD, id, kind, body)
     }
 

@@ -30,11 +30,12 @@ mod core;
 
 pub(crate) use self::core::{push_local, Core};
 
+use crate::loom::Mutex;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
@@ -122,10 +123,6 @@ enum NoCore {
 /// a worker busy in a long poll).
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl crate::watchdog::Watched for Shared {
     fn probes(&self) -> &[crossbeam_utils::CachePadded<crate::watchdog::Probe>] {
         std::slice::from_ref(&self.probe)
@@ -201,7 +198,7 @@ impl Shared {
 
     /// Queues `item` from a thread that does not hold the core, and wakes the loop.
     pub(crate) fn push_remote(&self, item: Ready) {
-        let mut q = lock(&self.injector);
+        let mut q = self.injector.lock();
         if self.closed.load(Ordering::Acquire) {
             drop(q);
             item.discard();
@@ -214,7 +211,7 @@ impl Shared {
     }
 
     pub(crate) fn injector_len(&self) -> usize {
-        lock(&self.injector).len()
+        self.injector.lock().len()
     }
 
     /// Queues `item` on this thread's core if it is this loop's, else remotely.
@@ -248,7 +245,7 @@ impl Shared {
             return Err(NoCore::InLoop);
         }
         loop {
-            let mut slot = lock(&self.core);
+            let mut slot = self.core.lock();
             if let Some(core) = slot.core.take() {
                 return Ok(core);
             }
@@ -272,7 +269,7 @@ impl Shared {
     }
 
     fn try_take_core(&self) -> Option<Box<Core>> {
-        lock(&self.core).core.take()
+        self.core.lock().core.take()
     }
 
     fn put_core(self: &Arc<Self>, core: Box<Core>, sched: &crate::Scheduler) {
@@ -282,7 +279,7 @@ impl Shared {
             return;
         }
         let waiters = {
-            let mut slot = lock(&self.core);
+            let mut slot = self.core.lock();
             slot.core = Some(core);
             std::mem::take(&mut slot.waiters)
         };
@@ -372,7 +369,7 @@ impl Shared {
         // queue the tasks whose I/O completed.
         core.poll_io();
         if self.injected.load(Ordering::Acquire) {
-            let mut inj = lock(&self.injector);
+            let mut inj = self.injector.lock();
             self.injected.store(false, Ordering::Relaxed);
             core.extend(inj.drain(..));
         }
@@ -518,7 +515,7 @@ impl Shared {
             }
             drop(self.time.timers.drain());
             let leftover: Vec<Ready> = {
-                let mut q = lock(&self.injector);
+                let mut q = self.injector.lock();
                 self.closed.store(true, Ordering::Release);
                 q.drain(..).collect()
             };
@@ -539,7 +536,7 @@ impl Shared {
         self.unparker.release();
         // Last: a shutdown waiting on another thread returns only once all of it is done.
         let waiters = {
-            let mut slot = lock(&self.core);
+            let mut slot = self.core.lock();
             slot.gone = true;
             std::mem::take(&mut slot.waiters)
         };
@@ -572,7 +569,7 @@ impl Shared {
                 return self.run_with_core(core, sched, handle);
             }
             {
-                let mut slot = lock(&self.core);
+                let mut slot = self.core.lock();
                 if slot.gone {
                     // Shut down: every task was cancelled and dropped, so the handle is
                     // ready now (it may not have been at the poll above); never wait for a

@@ -1,8 +1,8 @@
 //! Why a task produced no value.
 
+use crate::loom::Mutex;
 use std::any::Any;
 use std::fmt;
-use std::sync::Mutex;
 
 use super::harness::panic_message;
 use super::meta::TaskId;
@@ -178,7 +178,7 @@ impl JoinError {
     /// ```
     pub fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         match &self.kind {
-            Kind::Panic { payload, .. } => payload.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            Kind::Panic { payload, .. } => payload.lock().take(),
             _ => None,
         }
     }

@@ -1,9 +1,9 @@
 //! `JoinHandle`: the caller's side of a task (asyncio's `Task` object).
 
+use crate::loom::{Mutex, MutexGuard};
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use async_task::FallibleTask;
@@ -320,7 +320,7 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// ```
     pub fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let id = self.id();
-        let slot = self.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        let slot = self.slot.get_mut();
         if slot.out.is_some() || slot.taken {
             return Poll::Ready(());
         }
@@ -347,15 +347,11 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// # sched.shutdown();
     /// ```
     pub fn outcome(&mut self) -> Option<&Result<T, JoinError>> {
-        self.slot
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .out
-            .as_ref()
+        self.slot.get_mut().out.as_ref()
     }
 
     fn lock_slot(&self) -> MutexGuard<'_, Slot<T>> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+        self.slot.lock()
     }
 
     /// Blocks the calling thread until the task finishes and returns its outcome:
@@ -397,7 +393,7 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.id();
         let this = self.get_mut();
-        let slot = this.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        let slot = this.slot.get_mut();
         if let Some(out) = slot.out.take() {
             slot.taken = true;
             return Poll::Ready(out);
@@ -430,7 +426,7 @@ impl<T> Drop for JoinHandle<T> {
         {
             self.cancel();
         }
-        let slot = self.slot.get_mut().unwrap_or_else(|e| e.into_inner());
+        let slot = self.slot.get_mut();
         if let Some(task) = slot.task.take() {
             task.detach();
         }

@@ -10,9 +10,10 @@
 //! 4. Entries are spread over shards by task id, so workers spawning at once rarely meet
 //!    on one lock.
 
+use crate::loom::Mutex;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Waker;
 
 use crossbeam_utils::CachePadded;
@@ -52,7 +53,7 @@ impl Registry {
 
     /// Inserts a new task. `false` if the registry is closed (the runtime shuts down).
     pub(crate) fn insert(&self, meta: &Meta, waker: Waker) -> bool {
-        let mut shard = lock(self.shard(meta.id));
+        let mut shard = self.shard(meta.id).lock();
         if self.closed.load(Ordering::Acquire) {
             return false;
         }
@@ -71,7 +72,7 @@ impl Registry {
             return;
         }
         let entry = {
-            let mut shard = lock(self.shard(meta.id));
+            let mut shard = self.shard(meta.id).lock();
             shard.try_remove(slot)
         };
         // The waker is dropped outside the lock: it may be the task's last reference.
@@ -81,7 +82,7 @@ impl Registry {
     /// The waker of a live task, to wake it after a cancel request.
     pub(crate) fn waker_of(&self, meta: &Meta) -> Option<Waker> {
         let slot = meta.slot.load(Ordering::Relaxed);
-        let shard = lock(self.shard(meta.id));
+        let shard = self.shard(meta.id).lock();
         shard
             .get(slot)
             .filter(|e| e.meta == NonNull::from(meta))
@@ -97,14 +98,14 @@ impl Registry {
     /// Live tasks, summed over the shards. Only shutdown and metrics ask, so the hot path
     /// keeps no shared counter (one would bounce between cores on every spawn).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| s.lock().len()).sum()
     }
 
     /// A snapshot of every live task.
     pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
         let mut out = Vec::with_capacity(self.len());
         for shard in self.shards.iter() {
-            let shard = lock(shard);
+            let shard = shard.lock();
             for (_, e) in shard.iter() {
                 out.push(TaskRef {
                     waker: e.waker.clone(),
@@ -119,7 +120,7 @@ impl Registry {
     /// Refuses further inserts and requests cancellation of every live task.
     pub(crate) fn close_and_cancel_all(&self) {
         for shard in self.shards.iter() {
-            let _g = lock(shard);
+            let _g = shard.lock();
             self.closed.store(true, Ordering::Release);
         }
         self.cancel_all();
@@ -131,10 +132,6 @@ impl Registry {
             t.cancel();
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A reference to a live task, as listed by `all_tasks()`: its id, name, state, where it
@@ -336,7 +333,7 @@ struct DoneState {
 impl DoneState {
     fn finish(&self) {
         self.done.store(true, Ordering::Release);
-        if let Some(w) = lock(&self.waker).take() {
+        if let Some(w) = self.waker.lock().take() {
             w.wake();
         }
     }
@@ -365,7 +362,7 @@ impl std::future::Future for TaskDone {
         if self.state.done.load(Ordering::Acquire) {
             return std::task::Poll::Ready(());
         }
-        *lock(&self.state.waker) = Some(cx.waker().clone());
+        *self.state.waker.lock() = Some(cx.waker().clone());
         if self.state.done.load(Ordering::Acquire) {
             return std::task::Poll::Ready(());
         }

@@ -185,7 +185,7 @@ impl TaskFlags {
 
     /// Rule 3. Returns `cb` back if the task is already done (the caller runs it).
     pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
-        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.callbacks.lock();
         list.push(cb);
         let prev = self.bits.fetch_or(CALLBACKS, Ordering::AcqRel);
         if prev & DONE != 0 {
@@ -201,7 +201,7 @@ impl TaskFlags {
         if prev & CALLBACKS == 0 {
             return Vec::new();
         }
-        let mut list = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.callbacks.lock();
         std::mem::take(&mut *list)
     }
 }

@@ -58,7 +58,7 @@ impl Idle {
         if !self.should_wake() {
             return None;
         }
-        let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sleepers = self.sleepers.lock();
         if !self.should_wake() {
             return None;
         }
@@ -86,7 +86,7 @@ impl Idle {
 
     /// Rule 4, first half: register as parked. `true` if this was the last searcher.
     pub(crate) fn transition_to_parked(&self, worker: usize, was_searching: bool) -> bool {
-        let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sleepers = self.sleepers.lock();
         let dec = (1 << UNPARK_SHIFT) | usize::from(was_searching);
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.push(worker);
@@ -97,7 +97,7 @@ impl Idle {
     /// searching); `false` if we woke by ourselves (timer, spurious) and had to take
     /// ourselves off the sleepers list and count ourselves unparked.
     pub(crate) fn transition_from_parked(&self, worker: usize) -> bool {
-        let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sleepers = self.sleepers.lock();
         match sleepers.iter().position(|&w| w == worker) {
             Some(i) => {
                 sleepers.swap_remove(i);
@@ -110,10 +110,7 @@ impl Idle {
 
     #[cfg(test)]
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
-        self.sleepers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&worker)
+        self.sleepers.lock().contains(&worker)
     }
 
     #[cfg(test)]

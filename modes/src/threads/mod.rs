@@ -35,10 +35,11 @@
 pub(crate) mod idle;
 mod worker;
 
+use crate::loom::{Condvar, Mutex};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -89,10 +90,6 @@ pub(crate) struct Shared {
     /// `shutdown` left busy workers behind: the last to exit finishes it.
     abandoned: AtomicBool,
     watchdog: std::sync::OnceLock<crate::watchdog::Watchdog>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl crate::watchdog::Watched for Shared {
@@ -175,7 +172,7 @@ impl Shared {
         for (index, (local, parker)) in locals.into_iter().zip(parkers).enumerate() {
             let s = shared.clone();
             let core = cores.as_ref().map(|c| c[index % c.len()]);
-            *lock(&shared.live) += 1;
+            *shared.live.lock() += 1;
             let spawned = shared
                 .threads
                 .spawn(format!("runtime-worker-{index}"), move || {
@@ -185,7 +182,7 @@ impl Shared {
                     worker::run(index, s, local, parker)
                 });
             if let Err(e) = spawned {
-                *lock(&shared.live) -= 1;
+                *shared.live.lock() -= 1;
                 shared.shutdown(Duration::from_secs(1));
                 return Err(format!("could not start worker thread {index}: {e}"));
             }
@@ -226,14 +223,14 @@ impl Shared {
     }
 
     fn workers_alive(&self) -> bool {
-        *lock(&self.live) > 0
+        *self.live.lock() > 0
     }
 
     /// Counts a worker out. If it was the last one and shutdown gave up waiting for it,
     /// it finishes the shutdown (steps 3-4) before it goes.
     fn worker_exited(self: &Arc<Self>) {
         let finish = {
-            let mut live = lock(&self.live);
+            let mut live = self.live.lock();
             *live -= 1;
             self.live_cv.notify_all();
             *live == 0 && self.abandoned.load(Ordering::Acquire)
@@ -291,12 +288,9 @@ impl Shared {
         // Called inside a `Gil` block_on, this thread holds the GIL: wait without it, or
         // no worker could run the callback that stops us.
         crate::gil::allow_threads(|| {
-            let mut stopped = lock(&self.stopped);
+            let mut stopped = self.stopped.lock();
             while !*stopped {
-                stopped = self
-                    .stop_cv
-                    .wait(stopped)
-                    .unwrap_or_else(|e| e.into_inner());
+                stopped = self.stop_cv.wait(stopped);
             }
             *stopped = false;
         });
@@ -304,7 +298,7 @@ impl Shared {
     }
 
     pub(crate) fn stop(&self) {
-        *lock(&self.stopped) = true;
+        *self.stopped.lock() = true;
         self.stop_cv.notify_all();
     }
 
@@ -318,7 +312,7 @@ impl Shared {
             // Dropped from inside a task: the workers wind down by themselves, and the last
             // of them to exit does steps 3-4 (`worker_exited`).
             {
-                let _live = lock(&self.live);
+                let _live = self.live.lock();
                 self.abandoned.store(true, Ordering::Release);
             }
             self.blocking.shutdown();
@@ -326,17 +320,13 @@ impl Shared {
             return self.registry.len();
         }
         let deadline = Instant::now() + timeout;
-        let mut live = lock(&self.live);
+        let mut live = self.live.lock();
         while *live > 0 {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            live = self
-                .live_cv
-                .wait_timeout(live, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            live = self.live_cv.wait_timeout(live, deadline - now).0;
         }
         let stuck = *live;
         if stuck > 0 {

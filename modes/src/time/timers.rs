@@ -8,9 +8,10 @@
 //! that owns the timers is the only one that fires them. `len` mirrors the map's size so
 //! the loop can skip the lock (and the clock read) when there are no timers.
 
+use crate::loom::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -48,7 +49,7 @@ pub(crate) struct Timers {
 
 impl Timers {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     /// Inserts a timer. Returns its key and whether it is now the earliest one.

@@ -1,8 +1,8 @@
 //! `Barrier`: asyncio's `Barrier` (3.11), on the FIFO [`WaitList`].
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::poll_fn;
-use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
 use super::waiters::{wake_all, WaitList};
@@ -125,7 +125,7 @@ impl Barrier {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// Waits until `parties` tasks wait; returns this task's arrival index (asyncio's

@@ -1,9 +1,9 @@
 //! `Condition`: asyncio's `Condition`, a [`Lock`] plus a FIFO of waiters to notify.
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::poll_fn;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
 use super::lock::{Lock, LockGuard};
@@ -67,7 +67,7 @@ impl<T: Default> Default for Condition<T> {
 
 impl<T> Condition<T> {
     fn list(&self) -> MutexGuard<'_, WaitList> {
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+        self.waiters.lock()
     }
 
     /// Takes the underlying lock (asyncio's `async with cond:`).

@@ -9,10 +9,10 @@
 //! passes the notification on to the next getter if items are left (putters likewise if
 //! room is left).
 
+use modes::lock::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use super::waiters::{wake_all, WaitList};
@@ -319,7 +319,7 @@ impl<T, S: Store<T>> Queue<T, S> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T, S>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn full_in(&self, st: &State<T, S>) -> bool {

@@ -6,11 +6,11 @@
 //! the first waiter instead (asyncio's FIFO: a newcomer never overtakes a queued task).
 //! Without waiters, acquire and release are one compare-and-swap each, no lock.
 
+use modes::lock::{Mutex, MutexGuard};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use super::waiters::WaitList;
@@ -33,7 +33,7 @@ impl Permits {
     }
 
     fn lock(&self) -> MutexGuard<'_, WaitList> {
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+        self.waiters.lock()
     }
 
     /// Free permits now.

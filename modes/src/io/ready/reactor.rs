@@ -1,10 +1,11 @@
 //! The process-wide epoll reactor and its thread (protocol in the parent module).
 
+use crate::loom::Mutex;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::Waker;
 
 use super::source::Shared;
@@ -35,11 +36,6 @@ pub(crate) struct Reactor {
     started: AtomicBool,
     /// Serialises starting the thread; retried on the next registration if it failed.
     start_lock: Mutex<()>,
-}
-
-/// Locks `m`, ignoring poison: every critical section here leaves its data consistent.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Reactor {
@@ -96,7 +92,7 @@ impl Reactor {
         if self.started.load(Ordering::Acquire) {
             return Ok(());
         }
-        let _guard = lock(&self.start_lock);
+        let _guard = self.start_lock.lock();
         if self.started.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -117,7 +113,7 @@ impl Reactor {
     pub(super) fn add(&self, fd: RawFd, shared: Arc<Shared>) -> io::Result<u64> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         // In the map first, so that the event epoll may queue at once finds it.
-        lock(&self.sources).insert(key, shared);
+        self.sources.lock().insert(key, shared);
         if let Err(e) = epoll_ctl(
             self.epoll.as_raw_fd(),
             libc::EPOLL_CTL_ADD,
@@ -125,7 +121,7 @@ impl Reactor {
             INTEREST,
             key,
         ) {
-            let removed = lock(&self.sources).remove(&key);
+            let removed = self.sources.lock().remove(&key);
             drop(removed); // outside the lock: it may hold wakers
             return Err(e);
         }
@@ -139,14 +135,14 @@ impl Reactor {
             return;
         }
         let _ = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, 0, key);
-        let removed = lock(&self.sources).remove(&key);
+        let removed = self.sources.lock().remove(&key);
         drop(removed); // outside the lock: it may hold wakers
     }
 
     /// Whether `key` is registered (for tests).
     #[cfg(test)]
     pub(super) fn contains(&self, key: u64) -> bool {
-        lock(&self.sources).contains_key(&key)
+        self.sources.lock().contains_key(&key)
     }
 
     /// The epoll fd (for tests).
@@ -183,7 +179,7 @@ impl Reactor {
                 continue;
             }
             {
-                let sources = lock(&self.sources);
+                let sources = self.sources.lock();
                 for ev in &events[..n as usize] {
                     // Copies out of the (packed on x86_64) struct.
                     let (flags, key) = (ev.events, ev.u64);

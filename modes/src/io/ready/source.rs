@@ -1,12 +1,13 @@
 //! A registered fd and the waiting side of the protocol (in the parent module).
 
+use crate::loom::Mutex;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::reactor::{lock, Reactor};
+use super::reactor::Reactor;
 
 /// How many times one poll retries `f` because an event arrived meanwhile, before it
 /// yields (wakes itself and returns `Pending`) so as not to monopolise its thread.
@@ -52,7 +53,7 @@ impl Shared {
     /// Called by the reactor for an event: ticks the directions concerned and moves their
     /// wakers to `out`, to be woken once no lock is held.
     pub(super) fn fire(&self, read: bool, write: bool, out: &mut Vec<Waker>) {
-        let mut wakers = lock(&self.wakers);
+        let mut wakers = self.wakers.lock();
         for (i, hit) in [read, write].into_iter().enumerate() {
             if hit {
                 self.ticks[i].fetch_add(1, Ordering::Release);
@@ -134,7 +135,7 @@ impl Source {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return Poll::Ready(r),
             }
-            let mut wakers = lock(&self.shared.wakers);
+            let mut wakers = self.shared.wakers.lock();
             if tick.load(Ordering::Acquire) != seen {
                 // An event arrived since `seen`: the fd may be ready now.
                 drop(wakers);
@@ -187,10 +188,12 @@ mod tests {
 
     /// Serialises these tests, so that the fd count of `no_fd_leak` is not disturbed by
     /// the others.
-    static SERIAL: Mutex<()> = Mutex::new(());
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     fn serial() -> std::sync::MutexGuard<'static, ()> {
-        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+        SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Wakes the blocked thread and records that it was woken.
@@ -313,7 +316,7 @@ mod tests {
     }
 
     fn waiting(src: &Source, dir: Direction) -> bool {
-        lock(&src.shared.wakers)[dir.index()].is_some()
+        src.shared.wakers.lock()[dir.index()].is_some()
     }
 
     #[test]

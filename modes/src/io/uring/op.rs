@@ -89,7 +89,7 @@ impl OpCell {
     }
 
     pub(crate) fn lock(&self) -> impl std::ops::DerefMut<Target = State> + '_ {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// The reaper's side: records the CQE, then wakes the awaiting task or releases the

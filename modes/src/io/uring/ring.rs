@@ -17,11 +17,12 @@
 //! after it finds the state `PARKED` and writes the eventfd, whose read completion ends
 //! the wait. A wake is never lost.
 
+use crate::loom::Mutex;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
@@ -53,8 +54,8 @@ pub(crate) struct RingShared {
 }
 
 impl RingShared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Request>> {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> crate::loom::MutexGuard<'_, Vec<Request>> {
+        self.requests.lock()
     }
 
     fn push_request(&self, req: Request) -> Result<(), Request> {
