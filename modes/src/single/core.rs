@@ -87,8 +87,10 @@ impl Drop for LocalGuard {
     }
 }
 
-/// Pushes `item` on this thread's running core if it belongs to loop `shared_id`.
-pub(crate) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
+/// Pushes `item` on this thread's running core if it belongs to loop `shared_id`; else
+/// gives it back as it came.
+#[inline]
+pub(crate) fn push_local<T: Into<Ready>>(shared_id: usize, item: T) -> Result<(), T> {
     LOCAL.with(|l| {
         let p = l.get();
         // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on
@@ -96,7 +98,7 @@ pub(crate) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
         // `enter`; all access goes through `&Core`.
         match unsafe { p.as_ref() } {
             Some(core) if core.shared_id == shared_id => {
-                core.push(item);
+                core.push(item.into());
                 Ok(())
             }
             _ => Err(item),

@@ -28,7 +28,7 @@
 
 mod core;
 
-pub(crate) use self::core::{push_local, Core};
+pub(crate) use self::core::Core;
 
 use crate::loom::Mutex;
 use std::collections::VecDeque;
@@ -45,7 +45,7 @@ use async_task::Runnable;
 use crate::blocking::Pool;
 use crate::callback::Callback;
 use crate::park::{ParkBackend, Parker, Unparker};
-use crate::task::{Meta, Registry};
+use crate::task::{Meta, Registry, Schedule};
 use crate::time::{ClockKind, TimeDriver};
 use crate::Config;
 
@@ -71,6 +71,12 @@ impl Ready {
             r.metadata().request_cancel();
             r.run();
         }
+    }
+}
+
+impl From<Runnable<Meta>> for Ready {
+    fn from(r: Runnable<Meta>) -> Ready {
+        Ready::Task(r)
     }
 }
 
@@ -545,28 +551,35 @@ impl Shared {
         }
     }
 
-    pub(crate) fn block_on_join<T: Send + 'static>(
+    /// `Schedule::block_until`: waits for `done`, running the loop on this thread
+    /// whenever no other thread runs it.
+    fn wait_for(
         self: &Arc<Self>,
-        sched: crate::Scheduler,
-        handle: crate::JoinHandle<T>,
-    ) -> Result<T, crate::JoinError> {
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
         if self.is_loop_thread() {
-            return Err(crate::JoinError::failed(
-                handle.id(),
+            return Some(
                 "join() called on the loop's own thread would block it forever; await the handle instead",
-            ));
+            );
         }
-        let waiter = Arc::new(ThreadWake(std::thread::current()));
-        let waker = Waker::from(waiter);
+        let waker = crate::wait::ThreadWake::current();
         let mut cx = Context::from_waker(&waker);
-        let mut handle = handle;
         loop {
-            if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
-                return out;
+            if done(&mut cx) {
+                return None;
             }
             // Run the loop ourselves if nobody does; else wait for the task or the core.
             if let Some(core) = self.try_take_core() {
-                return self.run_with_core(core, sched, handle);
+                let sched = crate::Scheduler(crate::sched::Engine::Single(self.clone()));
+                let main = std::future::poll_fn(|cx| {
+                    if done(cx) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                });
+                self.run_with_core(core, sched, main);
+                return None;
             }
             {
                 let mut slot = self.core.lock();
@@ -575,13 +588,10 @@ impl Shared {
                     // ready now (it may not have been at the poll above); never wait for a
                     // loop that will not run again.
                     drop(slot);
-                    if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
-                        return out;
+                    if done(&mut cx) {
+                        return None;
                     }
-                    return Err(crate::JoinError::failed(
-                        handle.id(),
-                        "join() on a runtime that has shut down",
-                    ));
+                    return Some("join() on a runtime that has shut down");
                 }
                 if slot.core.is_none() {
                     slot.waiters.push(std::thread::current());
@@ -591,6 +601,34 @@ impl Shared {
             }
             std::thread::park();
         }
+    }
+}
+
+// SAFETY: `schedule_local` takes a task only while this thread runs this loop's core
+// (`push_local` checks it), and the thread running the loop holds an `Arc` of `Shared` for
+// the whole run (`block_on`, `run_forever`, `join` take `&Arc<Shared>`): `self` stays
+// valid. (The task itself cannot even run before the call returns.)
+unsafe impl Schedule for Shared {
+    #[inline]
+    fn schedule_local(&self, task: Runnable<Meta>, _yielded: bool) -> Result<(), Runnable<Meta>> {
+        // A task that yielded needs nothing special: the ready queue is FIFO, and what
+        // is queued during an iteration runs in the next one.
+        core::push_local(self as *const Shared as usize, task)
+    }
+
+    fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
+        self.push_remote(Ready::Task(task));
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn block_until(
+        self: Arc<Self>,
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
+        self.wait_for(done)
     }
 }
 
@@ -642,17 +680,5 @@ impl Wake for MainWake {
         if !self.woken.swap(true, Ordering::AcqRel) {
             self.unparker.unpark();
         }
-    }
-}
-
-pub(crate) struct ThreadWake(pub(crate) Thread);
-
-impl Wake for ThreadWake {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
     }
 }

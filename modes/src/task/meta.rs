@@ -3,9 +3,10 @@
 use std::any::Any;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use super::schedule::Schedule;
 use super::state::{TaskFlags, TaskState};
-use crate::sched::Scheduler;
 
 /// A task's id: unique for the life of the process, never reused.
 ///
@@ -72,12 +73,13 @@ pub struct Meta {
     pub(crate) flags: TaskFlags,
     /// Index in the scheduler's registry; written once before the task first runs.
     pub(crate) slot: AtomicUsize,
-    pub(crate) scheduler: Scheduler,
+    /// The engine that runs the task (or the blocking pool, for `spawn_blocking` jobs).
+    pub(crate) scheduler: Arc<dyn Schedule>,
 }
 
 impl Meta {
     pub(crate) fn new(
-        scheduler: Scheduler,
+        scheduler: Arc<dyn Schedule>,
         name: Option<Box<str>>,
         spawned_at: &'static Location<'static>,
     ) -> Meta {

@@ -40,7 +40,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
@@ -50,9 +50,9 @@ use crossbeam_utils::CachePadded;
 use crate::blocking::Pool;
 use crate::metrics::WorkerStats;
 use crate::park::{ParkBackend, Parker, Unparker};
-use crate::single::ThreadWake;
-use crate::task::{Meta, Registry};
+use crate::task::{Meta, Registry, Schedule};
 use crate::time::TimeDriver;
+use crate::wait::ThreadWake;
 use crate::Config;
 
 pub(crate) use worker::{current_driver, is_worker_of, push_local};
@@ -262,7 +262,7 @@ impl Shared {
             );
         }
         let _ctx = crate::context::enter(sched);
-        let waker = Waker::from(Arc::new(ThreadWake(std::thread::current())));
+        let waker = ThreadWake::current();
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
@@ -409,5 +409,36 @@ impl Shared {
         for u in self.unparkers.iter() {
             u.release();
         }
+    }
+}
+
+// SAFETY: `schedule_local` takes a task only on a worker of this pool (`push_local` checks
+// it), whose `Core` holds an `Arc` of the pool for as long as it runs: `self` stays valid
+// even if another worker steals the task and frees it before `push` returns.
+unsafe impl Schedule for Shared {
+    #[inline]
+    fn schedule_local(&self, task: Runnable<Meta>, yielded: bool) -> Result<(), Runnable<Meta>> {
+        push_local(self as *const Shared as usize, task, yielded)
+    }
+
+    fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
+        self.push_remote(task);
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn block_until(
+        self: Arc<Self>,
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
+        if is_worker_of(&self) {
+            return Some(
+                "join() called on a worker thread would block it; await the handle instead",
+            );
+        }
+        crate::wait::park_until(done);
+        None
     }
 }
