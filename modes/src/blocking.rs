@@ -28,7 +28,7 @@ use crate::park::Unparker;
 use crate::sched::Scheduler;
 use crate::task::{self, JoinHandle, Meta, Registry, Schedule};
 
-pub(crate) struct Pool {
+pub(crate) struct BlockingPool {
     state: Mutex<State>,
     cv: Condvar,
     max_threads: usize,
@@ -53,13 +53,13 @@ struct State {
     busy: HashSet<ThreadId>,
 }
 
-impl Pool {
+impl BlockingPool {
     pub(crate) fn new(
         max_threads: usize,
         keep_alive: Duration,
         owner: Option<Unparker>,
-    ) -> Arc<Pool> {
-        Arc::new(Pool {
+    ) -> Arc<BlockingPool> {
+        Arc::new(BlockingPool {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
             max_threads: max_threads.max(1),
@@ -77,7 +77,7 @@ impl Pool {
 
     /// Spawns `f` on the pool; while it runs, `owner` is the thread's current runtime.
     pub(crate) fn spawn<F, R>(
-        self: &Arc<Pool>,
+        self: &Arc<BlockingPool>,
         owner: Scheduler,
         f: F,
         spawned_at: &'static Location<'static>,
@@ -94,7 +94,7 @@ impl Pool {
         task::spawn(self.clone(), fut, None, spawned_at)
     }
 
-    fn schedule(self: &Arc<Pool>, r: Runnable<Meta>) {
+    fn schedule(self: &Arc<BlockingPool>, r: Runnable<Meta>) {
         let mut st = self.lock();
         if st.shutdown {
             drop(st);
@@ -129,7 +129,7 @@ impl Pool {
         }
     }
 
-    fn worker(self: Arc<Pool>) {
+    fn worker(self: Arc<BlockingPool>) {
         let mut st = self.lock();
         loop {
             if let Some(r) = st.queue.pop_front() {
@@ -190,7 +190,7 @@ impl Pool {
 
 // SAFETY: `schedule_local` never takes a job: every one goes through the pool's queue
 // (`schedule_remote`), on a clone of the pool's `Arc`.
-unsafe impl Schedule for Pool {
+unsafe impl Schedule for BlockingPool {
     fn schedule_local(&self, task: Runnable<Meta>, _yielded: bool) -> Result<(), Runnable<Meta>> {
         Err(task)
     }

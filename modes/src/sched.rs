@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::callback::{Callback, CallbackHandle};
 use crate::metrics::RuntimeMetrics;
 use crate::park::ParkBackend;
-use crate::single::{self, Ready};
+use crate::single::{self, LoopItem};
 use crate::task::{self, JoinError, JoinHandle, Schedule, TaskRef};
 use crate::threads;
 use crate::time::{ClockKind, TimeDriver, TimerEntry};
@@ -292,7 +292,7 @@ impl Scheduler {
     pub fn call_soon(&self, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
         let cb = Callback::new(f);
         match &self.0 {
-            Engine::Single(s) => s.push(Ready::Call(cb.clone())),
+            Engine::Single(s) => s.push(LoopItem::Call(cb.clone())),
             Engine::Threads(_) => {
                 let c = cb.clone();
                 self.spawn_named("call_soon", async move { c.run() });

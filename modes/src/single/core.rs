@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::Ready;
+use super::LoopItem;
 use crate::park::Parker;
 use crate::time::TimerEntry;
 
@@ -19,7 +19,7 @@ thread_local! {
 pub(crate) struct Core {
     /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
     shared_id: usize,
-    queue: RefCell<VecDeque<Ready>>,
+    queue: RefCell<VecDeque<LoopItem>>,
     parker: Parker,
     pub(super) fired: Cell<Vec<TimerEntry>>,
     pub(super) polls: Cell<u64>,
@@ -47,15 +47,15 @@ impl Core {
         LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), ring)
     }
 
-    pub(super) fn push(&self, item: Ready) {
+    pub(super) fn push(&self, item: LoopItem) {
         self.queue.borrow_mut().push_back(item);
     }
 
-    pub(super) fn extend(&self, items: impl Iterator<Item = Ready>) {
+    pub(super) fn extend(&self, items: impl Iterator<Item = LoopItem>) {
         self.queue.borrow_mut().extend(items);
     }
 
-    pub(super) fn pop(&self) -> Option<Ready> {
+    pub(super) fn pop(&self) -> Option<LoopItem> {
         self.queue.borrow_mut().pop_front()
     }
 
@@ -90,7 +90,7 @@ impl Drop for LocalGuard {
 /// Pushes `item` on this thread's running core if it belongs to loop `shared_id`; else
 /// gives it back as it came.
 #[inline]
-pub(crate) fn push_local<T: Into<Ready>>(shared_id: usize, item: T) -> Result<(), T> {
+pub(crate) fn push_local<T: Into<LoopItem>>(shared_id: usize, item: T) -> Result<(), T> {
     LOCAL.with(|l| {
         let p = l.get();
         // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_task::Runnable;
 
-use crate::blocking::Pool;
+use crate::blocking::BlockingPool;
 use crate::callback::Callback;
 use crate::park::{ParkBackend, Parker, Unparker};
 use crate::task::{Meta, Registry, Schedule};
@@ -50,33 +50,33 @@ use crate::time::{ClockKind, TimeDriver};
 use crate::Config;
 
 /// An item of the ready queue: a task to poll, or a loop callback to call.
-pub(crate) enum Ready {
+pub(crate) enum LoopItem {
     Task(Runnable<Meta>),
     Call(Arc<Callback>),
 }
 
-impl Ready {
+impl LoopItem {
     fn run(self) {
         match self {
-            Ready::Task(r) => {
+            LoopItem::Task(r) => {
                 r.run();
             }
-            Ready::Call(cb) => cb.run(),
+            LoopItem::Call(cb) => cb.run(),
         }
     }
 
     /// Runs a task only to drop it (its cancel bit set); drops a callback unrun.
     fn discard(self) {
-        if let Ready::Task(r) = self {
+        if let LoopItem::Task(r) = self {
             r.metadata().request_cancel();
             r.run();
         }
     }
 }
 
-impl From<Runnable<Meta>> for Ready {
-    fn from(r: Runnable<Meta>) -> Ready {
-        Ready::Task(r)
+impl From<Runnable<Meta>> for LoopItem {
+    fn from(r: Runnable<Meta>) -> LoopItem {
+        LoopItem::Task(r)
     }
 }
 
@@ -84,13 +84,13 @@ impl From<Runnable<Meta>> for Ready {
 const PROCS_SPIN: Duration = Duration::from_micros(100);
 
 pub(crate) struct Shared {
-    injector: Mutex<VecDeque<Ready>>,
+    injector: Mutex<VecDeque<LoopItem>>,
     injected: AtomicBool,
     pub(crate) unparker: Unparker,
     core: Mutex<CoreSlot>,
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) registry: Registry,
-    pub(crate) blocking: Arc<Pool>,
+    pub(crate) blocking: Arc<BlockingPool>,
     stopping: AtomicBool,
     closed: AtomicBool,
     /// `shutdown` ran but could not take the core: whoever gives it back finishes.
@@ -162,7 +162,7 @@ impl Shared {
             p.set_owner(unparker.clone());
         }
         let time = Arc::new(TimeDriver::new(cfg.clock, unparker.clone()));
-        let blocking = Pool::new(
+        let blocking = BlockingPool::new(
             cfg.blocking_threads,
             cfg.blocking_keep_alive,
             Some(unparker.clone()),
@@ -203,7 +203,7 @@ impl Shared {
     }
 
     /// Queues `item` from a thread that does not hold the core, and wakes the loop.
-    pub(crate) fn push_remote(&self, item: Ready) {
+    pub(crate) fn push_remote(&self, item: LoopItem) {
         let mut q = self.injector.lock();
         if self.closed.load(Ordering::Acquire) {
             drop(q);
@@ -221,7 +221,7 @@ impl Shared {
     }
 
     /// Queues `item` on this thread's core if it is this loop's, else remotely.
-    pub(crate) fn push(self: &Arc<Self>, item: Ready) {
+    pub(crate) fn push(self: &Arc<Self>, item: LoopItem) {
         if let Err(item) = core::push_local(self.id(), item) {
             self.push_remote(item);
         }
@@ -380,14 +380,15 @@ impl Shared {
             core.extend(inj.drain(..));
         }
         let mut fired = core.fired.take();
-        self.time.fire(&mut fired, |cb| core.push(Ready::Call(cb)));
+        self.time
+            .fire(&mut fired, |cb| core.push(LoopItem::Call(cb)));
         core.fired.set(fired);
         let n = core.len();
         for _ in 0..n {
             let Some(item) = core.pop() else { break };
             match &item {
-                Ready::Task(r) => self.probe.enter(r.metadata().id),
-                Ready::Call(_) => self.probe.enter_callback(),
+                LoopItem::Task(r) => self.probe.enter(r.metadata().id),
+                LoopItem::Call(_) => self.probe.enter_callback(),
             }
             item.run();
             self.probe.leave();
@@ -520,7 +521,7 @@ impl Shared {
                 }
             }
             drop(self.time.timers.drain());
-            let leftover: Vec<Ready> = {
+            let leftover: Vec<LoopItem> = {
                 let mut q = self.injector.lock();
                 self.closed.store(true, Ordering::Release);
                 q.drain(..).collect()
@@ -617,7 +618,7 @@ unsafe impl Schedule for Shared {
     }
 
     fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
-        self.push_remote(Ready::Task(task));
+        self.push_remote(LoopItem::Task(task));
     }
 
     fn registry(&self) -> &Registry {

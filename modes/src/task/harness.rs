@@ -61,7 +61,7 @@ fn finish<T: Send + 'static>(meta: &Meta, outcome: &Result<T, JoinError>) {
 }
 
 pub(crate) fn run_callback<T: Send + 'static>(
-    cb: super::meta::Callback,
+    cb: super::state::DoneCallback,
     outcome: &Result<T, JoinError>,
 ) {
     // A panicking callback is reported, like asyncio's "Exception in callback", and

@@ -279,7 +279,7 @@ impl<T: Send + 'static> JoinHandle<T> {
     where
         F: FnOnce(&Result<T, JoinError>) + Send + 'static,
     {
-        let cb: super::meta::Callback = Box::new(move |any| {
+        let cb: super::state::DoneCallback = Box::new(move |any| {
             if let Some(out) = any.downcast_ref::<Output<T>>() {
                 f(out)
             }

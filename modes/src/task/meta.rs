@@ -1,12 +1,11 @@
 //! What the runtime stores beside each task's future, inside async-task's single allocation.
 
-use std::any::Any;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::schedule::Schedule;
-use super::state::{TaskFlags, TaskState};
+use super::state::{DoneCallback, TaskFlags, TaskState};
 
 /// A task's id: unique for the life of the process, never reused.
 ///
@@ -49,9 +48,6 @@ impl std::fmt::Display for TaskId {
         write!(f, "{}", self.0)
     }
 }
-
-/// A done-callback with its output type erased; the harness passes `&Result<T, JoinError>`.
-pub(crate) type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 
 /// Per-task metadata (async-task's `M`).
 ///
@@ -120,11 +116,11 @@ impl Meta {
         self.flags.state()
     }
 
-    pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
+    pub(crate) fn push_callback(&self, cb: DoneCallback) -> Option<DoneCallback> {
         self.flags.push_callback(cb)
     }
 
-    pub(crate) fn mark_done(&self) -> Vec<Callback> {
+    pub(crate) fn mark_done(&self) -> Vec<DoneCallback> {
         self.flags.mark_done()
     }
 }

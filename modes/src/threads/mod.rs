@@ -47,7 +47,7 @@ use async_task::Runnable;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
-use crate::blocking::Pool;
+use crate::blocking::BlockingPool;
 use crate::metrics::WorkerStats;
 use crate::park::{ParkBackend, Parker, Unparker};
 use crate::task::{Meta, Registry, Schedule};
@@ -71,7 +71,7 @@ pub(crate) struct Shared {
     pub(crate) drivers: Box<[Arc<TimeDriver>]>,
     idle: idle::Idle,
     pub(crate) registry: Registry,
-    pub(crate) blocking: Arc<Pool>,
+    pub(crate) blocking: Arc<BlockingPool>,
     shutdown: AtomicBool,
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
     pub(crate) probes: Box<[CachePadded<crate::watchdog::Probe>]>,
@@ -136,7 +136,7 @@ impl Shared {
             drivers: drivers.into(),
             idle: idle::Idle::new(n),
             registry: Registry::new(4 * n),
-            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
+            blocking: BlockingPool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
             shutdown: AtomicBool::new(false),
             stats: (0..n)
                 .map(|_| CachePadded::new(WorkerStats::default()))
