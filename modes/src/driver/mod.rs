@@ -219,7 +219,11 @@ impl Driver {
     /// condvar; its clock is `clock`.
     pub(crate) fn new(use_uring: bool, clock: ClockKind) -> (Driver, ParkBackend) {
         let (backend, unparker, why) = if use_uring {
-            match Unparker::eventfd().and_then(|u| Ring::new(u.clone()).map(|r| (r, u))) {
+            let uring = Unparker::eventfd().and_then(|u| {
+                let fd = u.event_fd().expect("an eventfd unparker");
+                Ring::new(fd, remote::Remote::new(u.clone())).map(|r| (r, u))
+            });
+            match uring {
                 Ok((ring, u)) => (Backend::Uring(Box::new(ring)), u, ParkBackend::IoUring),
                 Err(reason) => (
                     Backend::Plain,

@@ -93,6 +93,13 @@ pub(crate) enum Signal {
     },
     /// Read by the loop's ring; closed by [`Unparker::release`] once that ring is gone.
     EventFd(FdSlot),
+    /// Under loom, the eventfd as the models see it: its counter under a lock. A write
+    /// adds one; the ring's read waits until it is non-zero and clears it.
+    #[cfg(loom)]
+    Model {
+        count: Mutex<u64>,
+        cv: Condvar,
+    },
 }
 
 pub(crate) struct Inner {
@@ -147,6 +154,11 @@ impl Unparker {
             Signal::EventFd(fd) => {
                 fd.with(write_eventfd);
             }
+            #[cfg(loom)]
+            Signal::Model { count, cv } => {
+                *count.lock() += 1;
+                cv.notify_all();
+            }
         }
     }
 
@@ -155,7 +167,7 @@ impl Unparker {
     pub(crate) fn event_fd(&self) -> Option<RawFd> {
         match &self.0.signal {
             Signal::EventFd(fd) => Some(fd.raw()),
-            Signal::Condvar { .. } => None,
+            _ => None,
         }
     }
 
@@ -170,6 +182,33 @@ impl Unparker {
 
     pub(crate) fn state(&self) -> &ParkState {
         &self.0.state
+    }
+}
+
+#[cfg(loom)]
+impl Unparker {
+    /// An unparker whose signal is the loom model of an eventfd.
+    pub(crate) fn model_eventfd() -> Unparker {
+        Unparker(Arc::new(Inner {
+            state: ParkState::new(),
+            signal: Signal::Model {
+                count: Mutex::new(0),
+                cv: Condvar::new(),
+            },
+        }))
+    }
+
+    /// The ring's eventfd read, modelled: blocks until the counter is non-zero, then
+    /// clears it.
+    pub(crate) fn model_read(&self) {
+        let Signal::Model { count, cv } = &self.0.signal else {
+            unreachable!("model_read on a model unparker only");
+        };
+        let mut n = count.lock();
+        while *n == 0 {
+            n = cv.wait(n);
+        }
+        *n = 0;
     }
 }
 

@@ -19,6 +19,16 @@
 use std::sync::atomic::Ordering;
 
 use super::park::{BeginPark, Unparker};
+
+/// How [`Remote::park`] returned.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// It waited (the wait may have ended at once).
+    Waited,
+    /// A wake was pending: it did not wait (nor take the queue).
+    Notified,
+}
 use crate::loom::{AtomicBool, Mutex};
 
 /// A queue of requests for one loop, and that loop's unparker.
@@ -69,21 +79,17 @@ impl<T> Remote<T> {
 
     /// Step 2: `begin_park`; hand what is queued to `on_requests`; `wait(zero_timeout)`
     /// unless a wake was pending; `end_park`. `Notified` if it returned without waiting.
-    pub(crate) fn park(
-        &self,
-        on_requests: impl FnOnce(Vec<T>),
-        wait: impl FnOnce(bool),
-    ) -> BeginPark {
+    pub(crate) fn park(&self, on_requests: impl FnOnce(Vec<T>), wait: impl FnOnce(bool)) -> Parked {
         let state = self.unparker.state();
         if state.begin_park() == BeginPark::Notified {
-            return BeginPark::Notified;
+            return Parked::Notified;
         }
         let reqs = self.take();
         let any = !reqs.is_empty();
         on_requests(reqs);
         wait(any);
         state.end_park();
-        BeginPark::Block
+        Parked::Waited
     }
 
     /// Step 4: closes the queue and takes what is left in it.

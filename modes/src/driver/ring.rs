@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use super::park::Unparker;
-use super::remote::Remote;
+use super::remote::{Parked, Remote};
 use crate::io::uring::op::{OpCell, CANCEL_TAG};
 
 /// `user_data` of the eventfd read that carries cross-thread wakes.
@@ -91,10 +90,9 @@ impl Ring {
     /// wakes interruptible sleepers; only the IPI to a running thread is left out), so a
     /// thread that has left the loop still posts its completions.
     /// SUBMIT_ALL: one bad SQE does not hold back the ones after it.
-    pub(crate) fn new(unparker: Unparker) -> Result<Ring, String> {
-        let Some(event_fd) = unparker.event_fd() else {
-            return Err("a ring needs an eventfd unparker".into());
-        };
+    /// `event_fd` is the one `remote`'s unparker writes; it must stay open until this
+    /// ring is dropped.
+    pub(crate) fn new(event_fd: RawFd, remote: Remote<Request>) -> Result<Ring, String> {
         let mut b = IoUring::builder();
         b.setup_submit_all()
             .setup_coop_taskrun()
@@ -108,9 +106,7 @@ impl Ring {
         }
         Ok(Ring {
             ring: ManuallyDrop::new(RefCell::new(ring)),
-            shared: Arc::new(RingShared {
-                remote: Remote::new(unparker),
-            }),
+            shared: Arc::new(RingShared { remote }),
             event_fd,
             in_flight: Cell::new(0),
             unsubmitted: Cell::new(0),
@@ -315,10 +311,10 @@ impl Ring {
             },
         );
         match parked {
-            super::park::BeginPark::Notified => {
+            Parked::Notified => {
                 self.poll();
             }
-            super::park::BeginPark::Block => {
+            Parked::Waited => {
                 self.reap();
             }
         }
