@@ -11,11 +11,9 @@
 //! destructor that spawns during it finds no runtime, as after shutdown anyway.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use crate::sched::Scheduler;
 use crate::task::{TaskId, TaskRef};
-use crate::time::TimeDriver;
 
 thread_local! {
     static CURRENT: RefCell<Option<Scheduler>> = const { RefCell::new(None) };
@@ -94,13 +92,6 @@ pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
         Ok(r) => r,
         Err(_) => (f.take().expect("not called yet"))(None),
     }
-}
-
-pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
-    CURRENT
-        .try_with(|c| c.borrow().as_ref().map(|s| s.time_driver().clone()))
-        .ok()
-        .flatten()
 }
 
 /// The id of the task being polled on this thread, if any.
