@@ -1,25 +1,67 @@
-//! The thread-local "current runtime", and the "current task" (kept by the task core,
-//! `task/current.rs`, read here).
+//! What this thread runs, in one thread-local ([`Context`]): the current runtime, and the
+//! `Single` loop core or `Threads` worker it is running, if any. The "current task" is kept
+//! by the task core (`task/current.rs`, read here), because only its harness knows when a
+//! poll begins and ends.
 //!
 //! `enter` is called by every thread that runs a loop (the `block_on` caller, workers,
 //! blocking-pool threads); it makes `spawn`, `sleep` and `now` find their runtime. The
-//! guard restores the previous value, so nesting is harmless.
+//! cores enter themselves (`enter_single`, `enter_worker`) for the length of a run. Each
+//! call returns an [`EnterGuard`] that restores the field it set, so nesting is harmless.
+//!
+//! The pointer fields follow one rule: a field is non-null only between the `enter_*` call
+//! that set it and the drop of the guard it returned, on this thread; both callers
+//! (`single::Core::enter`, `threads::worker::run`) keep the core alive and in place until
+//! then, and every access is through `&Core` (interior mutability), so a pointer here never
+//! aliases a unique borrow. Guards are dropped in reverse order of their making (they are
+//! scoped locals), so each restores what was there before it.
+//!
+//! (The driver's `CURRENT` pointer, in `driver/mod.rs`, is the next field to move here,
+//! under the same rule: `driver: Cell<*const Driver>`.)
 //!
 //! During thread-local teardown (a runtime kept in a `thread_local!` is dropped when its
-//! thread exits, maybe after `CURRENT` itself was destroyed) nothing here panics: `enter`
-//! then sets nothing, and `current`/`with` see no runtime. Shutdown still works there; a
-//! destructor that spawns during it finds no runtime, as after shutdown anyway.
+//! thread exits, maybe after `CONTEXT` itself was destroyed) nothing here panics: `enter`
+//! then sets nothing, and `current`/`with` see no runtime and no core. Shutdown still works
+//! there; a destructor that spawns during it finds no runtime, as after shutdown anyway.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::ptr;
 
 use crate::sched::Scheduler;
+use crate::single::Core as SingleCore;
 use crate::task::{TaskId, TaskRef};
+use crate::threads::WorkerCore;
 
-thread_local! {
-    static CURRENT: RefCell<Option<Scheduler>> = const { RefCell::new(None) };
+/// Everything this thread runs. One per thread, in `CONTEXT`.
+struct Context {
+    /// The runtime `enter` made current.
+    scheduler: RefCell<Option<Scheduler>>,
+    /// The `Single` loop core this thread runs now, or null.
+    single: Cell<*const SingleCore>,
+    /// The `Threads` worker this thread is, or null.
+    worker: Cell<*const WorkerCore>,
 }
 
-/// Restores the previous current runtime when dropped.
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            scheduler: RefCell::new(None),
+            single: Cell::new(ptr::null()),
+            worker: Cell::new(ptr::null()),
+        }
+    };
+}
+
+/// What a guard restores when it drops.
+enum Prev {
+    /// The thread-local was already destroyed, so nothing was set.
+    Nothing,
+    Scheduler(Option<Scheduler>),
+    Single(*const SingleCore),
+    Worker(*const WorkerCore),
+}
+
+/// Restores what was current before it was made (the runtime, or a running core) when
+/// dropped. Not `Send`: it restores this thread's context.
 ///
 /// Every thread that runs work for a scheduler holds one meanwhile: the `block_on`
 /// caller, workers, and blocking-pool threads (which enter their owner's runtime).
@@ -32,8 +74,7 @@ thread_local! {
 /// assert!(modes::context::current().is_none()); // block_on's guard restored `None`
 /// ```
 pub struct EnterGuard {
-    /// `None`: the thread-local was already destroyed, so nothing was set.
-    prev: Option<Option<Scheduler>>,
+    prev: Prev,
 }
 
 /// Makes `sched` the current runtime of this thread until the guard is dropped (tokio's
@@ -49,19 +90,71 @@ pub struct EnterGuard {
 /// assert_eq!(h.join().unwrap(), 2);
 /// ```
 pub fn enter(sched: Scheduler) -> EnterGuard {
-    let prev = CURRENT.try_with(|c| c.replace(Some(sched))).ok();
+    let prev = CONTEXT
+        .try_with(|c| Prev::Scheduler(c.scheduler.replace(Some(sched))))
+        .unwrap_or(Prev::Nothing);
+    EnterGuard { prev }
+}
+
+/// Makes `core` the `Single` core this thread runs until the guard drops. The caller
+/// keeps `core` alive and in place until then (the module's rule).
+pub(crate) fn enter_single(core: &SingleCore) -> EnterGuard {
+    let prev = CONTEXT
+        .try_with(|c| Prev::Single(c.single.replace(core)))
+        .unwrap_or(Prev::Nothing);
+    EnterGuard { prev }
+}
+
+/// Makes `core` the `Threads` worker this thread is until the guard drops. The caller
+/// keeps `core` alive and in place until then (the module's rule).
+pub(crate) fn enter_worker(core: &WorkerCore) -> EnterGuard {
+    let prev = CONTEXT
+        .try_with(|c| Prev::Worker(c.worker.replace(core)))
+        .unwrap_or(Prev::Nothing);
     EnterGuard { prev }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        if let Some(prev) = self.prev.take() {
-            // The previous value is dropped outside the borrow: a runtime's last handle
-            // may go here, and its drop may enter again.
-            let old = CURRENT.try_with(|c| c.replace(prev)).ok();
-            drop(old);
+        match std::mem::replace(&mut self.prev, Prev::Nothing) {
+            Prev::Nothing => {}
+            Prev::Scheduler(prev) => {
+                // The previous value is dropped outside the borrow: a runtime's last handle
+                // may go here, and its drop may enter again.
+                let old = CONTEXT.try_with(|c| c.scheduler.replace(prev)).ok();
+                drop(old);
+            }
+            Prev::Single(prev) => {
+                let _ = CONTEXT.try_with(|c| c.single.set(prev));
+            }
+            Prev::Worker(prev) => {
+                let _ = CONTEXT.try_with(|c| c.worker.set(prev));
+            }
         }
     }
+}
+
+/// Reads one pointer field as a reference, for the length of `f`.
+#[inline]
+fn with_core<T, R>(field: impl FnOnce(&Context) -> *const T, f: impl FnOnce(Option<&T>) -> R) -> R {
+    let p = CONTEXT.try_with(field).unwrap_or(ptr::null());
+    // SAFETY: the module's rule: a non-null field points at a core that its `enter_*`
+    // caller keeps alive and in place until the guard drops, which cannot happen during
+    // `f` (the guard belongs to a caller further up this thread's stack); access is
+    // shared (`&T`), as every access to a core is.
+    f(unsafe { p.as_ref() })
+}
+
+/// Runs `f` with the `Single` core this thread runs, if any.
+#[inline]
+pub(crate) fn with_single<R>(f: impl FnOnce(Option<&SingleCore>) -> R) -> R {
+    with_core(|c| c.single.get(), f)
+}
+
+/// Runs `f` with the `Threads` worker this thread is, if any.
+#[inline]
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
+    with_core(|c| c.worker.get(), f)
 }
 
 /// The runtime this thread is running, if any.
@@ -77,7 +170,10 @@ impl Drop for EnterGuard {
 /// assert_eq!(v, 5);
 /// ```
 pub fn current() -> Option<Scheduler> {
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    CONTEXT
+        .try_with(|c| c.scheduler.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Calls `f` with the current runtime, without cloning it (the hot path of
@@ -88,7 +184,7 @@ pub fn current() -> Option<Scheduler> {
 /// ```
 pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
     let mut f = Some(f);
-    match CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref())) {
+    match CONTEXT.try_with(|c| (f.take().expect("called once"))(c.scheduler.borrow().as_ref())) {
         Ok(r) => r,
         Err(_) => (f.take().expect("not called yet"))(None),
     }

@@ -1,18 +1,14 @@
 //! The loop-thread-only half of `Single`: the ready queue and the loop's driver.
 //!
-//! `LOCAL` points at the core this thread is running, set by [`Core::enter`] for the
-//! duration of a run. Everything here is reached through `&Core` (interior mutability),
-//! never `&mut`, so the pointer in `LOCAL` never aliases a unique borrow.
+//! The thread's context (`context.rs`) points at the core this thread is running, set by
+//! [`Core::enter`] for the duration of a run. Everything here is reached through `&Core`
+//! (interior mutability), never `&mut`, so that pointer never aliases a unique borrow.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use super::LoopItem;
 use crate::driver::Driver;
-
-thread_local! {
-    static LOCAL: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
-}
 
 pub(crate) struct Core {
     /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
@@ -36,10 +32,11 @@ impl Core {
         }
     }
 
-    /// Makes this the thread's running core until the guard drops.
+    /// Makes this the thread's running core until the guard drops; the caller keeps the
+    /// core alive and in place until then.
     pub(super) fn enter(&self) -> LocalGuard {
         let driver = self.driver.enter();
-        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), driver)
+        LocalGuard(crate::context::enter_single(self), driver)
     }
 
     pub(super) fn push(&self, item: LoopItem) {
@@ -63,38 +60,26 @@ impl Core {
     }
 }
 
-pub(super) struct LocalGuard(*const Core, #[allow(dead_code)] crate::driver::EnterGuard);
-
-impl Drop for LocalGuard {
-    fn drop(&mut self) {
-        let prev = self.0;
-        let _ = LOCAL.try_with(|l| l.set(prev));
-    }
-}
+/// Leaves the core (then its driver) when dropped.
+pub(super) struct LocalGuard(
+    #[allow(dead_code)] crate::context::EnterGuard,
+    #[allow(dead_code)] crate::driver::EnterGuard,
+);
 
 /// Pushes `item` on this thread's running core if it belongs to loop `shared_id`; else
 /// gives it back as it came.
 #[inline]
 pub(crate) fn push_local<T: Into<LoopItem>>(shared_id: usize, item: T) -> Result<(), T> {
-    LOCAL.with(|l| {
-        let p = l.get();
-        // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on
-        // this thread, while the core it points to is alive and borrowed by the caller of
-        // `enter`; all access goes through `&Core`.
-        match unsafe { p.as_ref() } {
-            Some(core) if core.shared_id == shared_id => {
-                core.push(item.into());
-                Ok(())
-            }
-            _ => Err(item),
+    crate::context::with_single(|core| match core {
+        Some(core) if core.shared_id == shared_id => {
+            core.push(item.into());
+            Ok(())
         }
+        _ => Err(item),
     })
 }
 
 /// `true` if this thread is running loop `shared_id`.
 pub(super) fn is_local(shared_id: usize) -> bool {
-    LOCAL.with(|l| {
-        // SAFETY: as in `push_local`.
-        matches!(unsafe { l.get().as_ref() }, Some(core) if core.shared_id == shared_id)
-    })
+    crate::context::with_single(|core| matches!(core, Some(core) if core.shared_id == shared_id))
 }

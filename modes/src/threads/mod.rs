@@ -54,6 +54,7 @@ use crate::task::{Meta, Registry, Schedule};
 use crate::wait::ThreadWake;
 use crate::Config;
 
+pub(crate) use worker::Core as WorkerCore;
 pub(crate) use worker::{current_driver, is_worker_of, push_local};
 
 /// Take from the injector first every this many ticks.

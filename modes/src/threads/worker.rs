@@ -17,11 +17,9 @@ use crate::driver::{self, Driver};
 use crate::sched::{Engine, Scheduler};
 use crate::task::Meta;
 
-thread_local! {
-    static WORKER: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
-}
-
-struct Core {
+/// One worker's own state, reached through the thread's context (`context.rs`) by the
+/// worker's thread only.
+pub(crate) struct Core {
     index: usize,
     shared: Arc<Shared>,
     local: Worker<Runnable<Meta>>,
@@ -44,21 +42,8 @@ struct Core {
     busy_since: Cell<Instant>,
 }
 
-struct WorkerGuard(*const Core);
-
-impl Drop for WorkerGuard {
-    fn drop(&mut self) {
-        let prev = self.0;
-        let _ = WORKER.try_with(|w| w.set(prev));
-    }
-}
-
 fn with_core<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
-    WORKER.with(|w| {
-        // SAFETY: `WORKER` is non-null only inside `run`, on the worker's own thread, while
-        // the `Core` it points to lives on that function's stack; access is through `&Core`.
-        f(unsafe { w.get().as_ref() })
-    })
+    crate::context::with_worker(f)
 }
 
 /// `true` if this thread is a worker of `shared`.
@@ -116,7 +101,8 @@ pub(super) fn run(
         busy_since: Cell::new(Instant::now()),
     };
     let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
-    let _guard = WorkerGuard(WORKER.with(|w| w.replace(&core as *const Core)));
+    // `core` stays on this stack, unmoved, until after the guard drops (context's rule).
+    let _guard = crate::context::enter_worker(&core);
     let entered = core.driver.enter();
     core.run();
     core.drain();
