@@ -25,8 +25,8 @@ use super::{
     fork_server, kind, Job, JobOutput, ProcessMetrics, ProcessWorkerMetrics, Trampoline,
     WorkerSettings,
 };
+use crate::driver::Unparker;
 use crate::fd_slot::FdSlot;
-use crate::park::Unparker;
 use crate::task::TaskRef;
 use crate::thread_set::ThreadSet;
 use crate::Config;

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use super::JobOutput;
-use crate::park::Unparker;
+use crate::driver::Unparker;
 
 /// Jobs submitted and not yet finished (queued or running), for the virtual clock: the
 /// loop does not move time while a worker may still wake a task.

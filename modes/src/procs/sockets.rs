@@ -36,7 +36,7 @@ use super::conn::Conn;
 use super::ipc::{Frame, FrameParser};
 use super::pool::Inner;
 use crate::io::IoFd;
-use crate::park::Unparker;
+use crate::driver::Unparker;
 
 /// One read's buffer.
 const READ_BUF: usize = 64 * 1024;
