@@ -23,7 +23,7 @@ use crate::thread_set::ThreadSet;
 
 use async_task::Runnable;
 
-use crate::park::Unparker;
+use crate::driver::Unparker;
 use crate::sched::Scheduler;
 use crate::task::{self, JoinHandle, Meta, Registry};
 

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::time::{TimeDriver, TimerKey};
+use crate::driver::{Handle, TimerKey};
 
 type Func = Box<dyn FnOnce() + Send>;
 
@@ -64,11 +64,11 @@ impl Callback {
 /// ```
 pub struct CallbackHandle {
     cb: Arc<Callback>,
-    timer: Option<(Arc<TimeDriver>, TimerKey)>,
+    timer: Option<(Handle, TimerKey)>,
 }
 
 impl CallbackHandle {
-    pub(crate) fn new(cb: Arc<Callback>, timer: Option<(Arc<TimeDriver>, TimerKey)>) -> Self {
+    pub(crate) fn new(cb: Arc<Callback>, timer: Option<(Handle, TimerKey)>) -> Self {
         CallbackHandle { cb, timer }
     }
 

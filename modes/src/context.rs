@@ -11,11 +11,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
-use std::sync::Arc;
 
 use crate::sched::Scheduler;
 use crate::task::{Meta, TaskId, TaskRef};
-use crate::time::TimeDriver;
 
 thread_local! {
     static CURRENT: RefCell<Option<Scheduler>> = const { RefCell::new(None) };
@@ -95,13 +93,6 @@ pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
         Ok(r) => r,
         Err(_) => (f.take().expect("not called yet"))(None),
     }
-}
-
-pub(crate) fn time_driver() -> Option<Arc<TimeDriver>> {
-    CURRENT
-        .try_with(|c| c.borrow().as_ref().map(|s| s.time_driver().clone()))
-        .ok()
-        .flatten()
 }
 
 /// The id of the task being polled on this thread, if any.

@@ -4,7 +4,7 @@
 //! - [`task`](JoinHandle): the task core (async-task cell + runtime metadata), join handles,
 //!   the live-task registry;
 //! - the `Single` event loop (ready queue, timers, parking) — see `single/mod.rs`;
-//! - parking on io_uring or a plain condvar ([`ParkBackend`]);
+//! - one driver per loop: its io_uring ring or plain park ([`ParkBackend`]) and its timers;
 //! - [`io`]: I/O on each loop's io_uring ring, or the readiness fallback;
 //! - time: the real or virtual clock, timers and [`sleep`];
 //! - the blocking pool behind `spawn_blocking`;
@@ -26,6 +26,7 @@ mod blocking;
 mod callback;
 mod config;
 pub mod context;
+mod driver;
 mod fd_slot;
 pub mod gil;
 pub mod io;
@@ -40,7 +41,6 @@ pub mod lock {
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
-mod park;
 pub mod procs;
 mod sched;
 mod single;
@@ -52,9 +52,9 @@ mod watchdog;
 
 pub use callback::CallbackHandle;
 pub use config::{Config, ProcessConfig, MAX_WORKERS};
+pub use driver::ParkBackend;
 pub use gil::GilMetrics;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
-pub use park::ParkBackend;
 pub use sched::Scheduler;
 pub use task::{drop_cancelling, JoinError, JoinHandle, TaskDone, TaskId, TaskRef, TaskState};
 pub use time::{sleep, sleep_until, ClockKind, Sleep};

@@ -9,12 +9,12 @@ use async_task::Runnable;
 
 use crate::blocking::Pool;
 use crate::callback::{Callback, CallbackHandle};
+use crate::driver::{self, ParkBackend, TimerEntry};
 use crate::metrics::RuntimeMetrics;
-use crate::park::ParkBackend;
 use crate::single::{self, Ready};
 use crate::task::{self, JoinError, JoinHandle, Meta, Registry, TaskRef};
 use crate::threads;
-use crate::time::{ClockKind, TimeDriver, TimerEntry};
+use crate::time::ClockKind;
 use crate::Config;
 
 /// A cloneable, `Send + Sync` handle to one running engine.
@@ -120,7 +120,7 @@ impl Scheduler {
             return None;
         };
         let pool = s.procs.as_ref()?;
-        let (done, result) = pool.completion();
+        let (done, result) = pool.reply_channel();
         let fut = async move {
             match result.await {
                 crate::procs::JobOutput::Ok(bytes) => match decode(bytes) {
@@ -182,9 +182,11 @@ impl Scheduler {
         }
     }
 
-    pub(crate) fn time_driver(&self) -> &Arc<TimeDriver> {
+    /// The driver whose clock and timers this thread's calls use: the loop's, or in a
+    /// pool this worker's (worker 0's from another thread).
+    pub(crate) fn driver(&self) -> &driver::Handle {
         match &self.0 {
-            Engine::Single(s) => &s.time,
+            Engine::Single(s) => &s.driver,
             Engine::Threads(s) => threads::current_driver(s),
             Engine::Blocking(_) => unreachable!("blocking threads enter their owner's context"),
         }
@@ -395,7 +397,7 @@ impl Scheduler {
     /// ```
     pub fn call_at(&self, when: Instant, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
         let cb = Callback::new(f);
-        let driver = self.time_driver().clone();
+        let driver = self.driver().clone();
         let key = driver.insert(when, TimerEntry::Call(cb.clone()));
         CallbackHandle::new(cb, Some((driver, key)))
     }
@@ -407,7 +409,7 @@ impl Scheduler {
     /// assert!(sched.now() <= std::time::Instant::now());
     /// ```
     pub fn now(&self) -> Instant {
-        self.time_driver().clock.now()
+        self.driver().clock.now()
     }
 
     /// Which clock the loop reads.
@@ -417,7 +419,7 @@ impl Scheduler {
     /// assert_eq!(sched.clock(), modes::ClockKind::Virtual);
     /// ```
     pub fn clock(&self) -> ClockKind {
-        self.time_driver().clock.kind()
+        self.driver().clock.kind()
     }
 
     /// Every live task, loop tasks first, then blocking-pool jobs, each by id.
@@ -476,12 +478,13 @@ impl Scheduler {
         crate::io::IoBackend::from_park(&self.park_backend())
     }
 
-    /// The rings of this runtime's loops (empty without io_uring).
-    pub(crate) fn io_rings(&self) -> Vec<Arc<crate::io::uring::RingShared>> {
+    /// The drivers of this runtime's loops (one per `Threads` worker), for threads that
+    /// run none of them (`io` submits to their rings, `time` uses the first).
+    pub(crate) fn drivers(&self) -> &[driver::Handle] {
         match &self.0 {
-            Engine::Single(s) => s.rings.to_vec(),
-            Engine::Threads(s) => s.rings.to_vec(),
-            Engine::Blocking(_) => Vec::new(),
+            Engine::Single(s) => std::slice::from_ref(&s.driver),
+            Engine::Threads(s) => &s.drivers,
+            Engine::Blocking(_) => &[],
         }
     }
 

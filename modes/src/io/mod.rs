@@ -92,5 +92,5 @@ pub(crate) fn current_backend() -> Option<bool> {
     if uring::on_ring_thread() {
         return Some(true);
     }
-    crate::context::with(|s| s.map(|s| !s.io_rings().is_empty()))
+    crate::context::with(|s| s.map(|s| s.drivers().iter().any(|d| d.ring().is_some())))
 }

@@ -1,4 +1,4 @@
-//! The loop-thread-only half of `Single`: the ready queue and the parker.
+//! The loop-thread-only half of `Single`: the ready queue and the loop's driver.
 //!
 //! `LOCAL` points at the core this thread is running, set by [`Core::enter`] for the
 //! duration of a run. Everything here is reached through `&Core` (interior mutability),
@@ -6,11 +6,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use super::Ready;
-use crate::park::Parker;
-use crate::time::TimerEntry;
+use crate::driver::Driver;
 
 thread_local! {
     static LOCAL: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
@@ -20,31 +18,28 @@ pub(crate) struct Core {
     /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
     shared_id: usize,
     queue: RefCell<VecDeque<Ready>>,
-    parker: Parker,
-    pub(super) fired: Cell<Vec<TimerEntry>>,
+    /// The loop's ring (or plain park) and timers.
+    pub(super) driver: Driver,
     pub(super) polls: Cell<u64>,
-    pub(super) parks: Cell<u64>,
     /// Spins before parking (`Processes`) in a row that found no work in time.
     pub(super) spin_misses: Cell<u32>,
 }
 
 impl Core {
-    pub(super) fn new(shared_id: usize, parker: Parker) -> Core {
+    pub(super) fn new(shared_id: usize, driver: Driver) -> Core {
         Core {
             shared_id,
             queue: RefCell::new(VecDeque::with_capacity(256)),
-            parker,
-            fired: Cell::new(Vec::new()),
+            driver,
             polls: Cell::new(0),
-            parks: Cell::new(0),
             spin_misses: Cell::new(0),
         }
     }
 
     /// Makes this the thread's running core until the guard drops.
     pub(super) fn enter(&self) -> LocalGuard {
-        let ring = crate::io::uring::enter(self.parker.ring());
-        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), ring)
+        let driver = self.driver.enter();
+        LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), driver)
     }
 
     pub(super) fn push(&self, item: Ready) {
@@ -66,19 +61,9 @@ impl Core {
     pub(super) fn is_idle(&self) -> bool {
         self.queue.borrow().is_empty()
     }
-
-    pub(super) fn park(&self, timeout: Option<Duration>) {
-        self.parker.park(timeout);
-    }
-
-    /// Submits queued I/O and reaps completions without blocking. `true` if any
-    /// operation completed.
-    pub(super) fn poll_io(&self) -> bool {
-        self.parker.poll_io()
-    }
 }
 
-pub(super) struct LocalGuard(*const Core, #[allow(dead_code)] crate::io::uring::RingGuard);
+pub(super) struct LocalGuard(*const Core, #[allow(dead_code)] crate::driver::EnterGuard);
 
 impl Drop for LocalGuard {
     fn drop(&mut self) {

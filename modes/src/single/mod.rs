@@ -44,9 +44,8 @@ use async_task::Runnable;
 
 use crate::blocking::Pool;
 use crate::callback::Callback;
-use crate::park::{ParkBackend, Parker, Unparker};
+use crate::driver::{self, Driver, ParkBackend, Unparker};
 use crate::task::{Meta, Registry};
-use crate::time::{ClockKind, TimeDriver};
 use crate::Config;
 
 /// An item of the ready queue: a task to poll, or a loop callback to call.
@@ -82,7 +81,8 @@ pub(crate) struct Shared {
     injected: AtomicBool,
     pub(crate) unparker: Unparker,
     core: Mutex<CoreSlot>,
-    pub(crate) time: Arc<TimeDriver>,
+    /// The handle of the loop's driver (its clock, timers, ring queue).
+    pub(crate) driver: driver::Handle,
     pub(crate) registry: Registry,
     pub(crate) blocking: Arc<Pool>,
     stopping: AtomicBool,
@@ -90,8 +90,6 @@ pub(crate) struct Shared {
     /// `shutdown` ran but could not take the core: whoever gives it back finishes.
     closing: AtomicBool,
     pub(crate) backend: ParkBackend,
-    /// The loop's io_uring ring, for submissions from other threads (empty without).
-    pub(crate) rings: Box<[Arc<crate::io::uring::RingShared>]>,
     pub(crate) label: &'static str,
     pub(crate) stats: crate::metrics::WorkerStats,
     /// The worker-process pool (`Processes` mode).
@@ -150,12 +148,12 @@ impl Shared {
 
     /// A loop that owns `procs` (`Processes` mode): the pool wakes it when a job ends.
     pub(crate) fn with_pool(cfg: &Config, procs: Option<crate::procs::Pool>) -> Arc<Shared> {
-        let (parker, unparker, backend) = Parker::new(cfg.io_uring);
-        let rings = parker.ring_shared().into_iter().collect();
+        let (drv, backend) = Driver::new(cfg.io_uring, cfg.clock);
+        let driver = drv.handle().clone();
+        let unparker = driver.unparker().clone();
         if let Some(p) = &procs {
             p.set_owner(unparker.clone());
         }
-        let time = Arc::new(TimeDriver::new(cfg.clock, unparker.clone()));
         let blocking = Pool::new(
             cfg.blocking_threads,
             cfg.blocking_keep_alive,
@@ -166,18 +164,17 @@ impl Shared {
             injected: AtomicBool::new(false),
             unparker,
             core: Mutex::new(CoreSlot {
-                core: Some(Box::new(Core::new(weak.as_ptr() as usize, parker))),
+                core: Some(Box::new(Core::new(weak.as_ptr() as usize, drv))),
                 waiters: Vec::new(),
                 gone: false,
             }),
-            time,
+            driver,
             registry: Registry::new(1),
             blocking,
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             backend,
-            rings,
             label: cfg.label,
             stats: Default::default(),
             procs,
@@ -367,15 +364,14 @@ impl Shared {
     fn iteration(&self, core: &Core) -> usize {
         // Like asyncio's select(timeout=0) at each `_run_once`: submit queued I/O, and
         // queue the tasks whose I/O completed.
-        core.poll_io();
+        core.driver.poll_io();
         if self.injected.load(Ordering::Acquire) {
             let mut inj = self.injector.lock();
             self.injected.store(false, Ordering::Relaxed);
             core.extend(inj.drain(..));
         }
-        let mut fired = core.fired.take();
-        self.time.fire(&mut fired, |cb| core.push(Ready::Call(cb)));
-        core.fired.set(fired);
+        core.driver
+            .fire_timers(&[], |cb| core.push(Ready::Call(cb)));
         let n = core.len();
         for _ in 0..n {
             let Some(item) = core.pop() else { break };
@@ -393,59 +389,40 @@ impl Shared {
         n
     }
 
-    /// Nothing is ready: wait for a wake or the next timer, or (virtual clock) jump to it.
+    /// Nothing is ready: wait for a wake or the next timer, or (virtual clock) jump to it
+    /// (the driver's park; timers it fires queue their callbacks here).
     fn park(&self, core: &Core) {
-        let next = self.time.timers.next_deadline();
-        let timeout = match self.time.clock.kind() {
-            ClockKind::Virtual => match next {
-                Some(t)
-                    if self.blocking.in_flight.load(Ordering::Acquire) == 0
-                        && self.procs.as_ref().is_none_or(|p| p.in_flight() == 0) =>
-                {
-                    // A blocking job (or a worker process's job) publishes its result (and
-                    // queues the woken task on the injector) before it leaves
-                    // `in_flight`: seen at zero, its wake is visible here, and must run
-                    // before time moves.
-                    if !self.injected.load(Ordering::Acquire) {
-                        self.time.clock.advance_to(t);
+        // A blocking job (or a worker process's job) publishes its result (and queues the
+        // woken task on the injector) before it leaves `in_flight`: seen at zero, its wake
+        // is visible in `injected`, and must run before a virtual clock moves.
+        let may_jump = self.blocking.in_flight.load(Ordering::Acquire) == 0
+            && self.procs.as_ref().is_none_or(|p| p.in_flight() == 0)
+            && !self.injected.load(Ordering::Acquire);
+        let spin = || {
+            // A job in a worker process will wake us within tens of microseconds: spin
+            // briefly before sleeping, so its result costs no wake-up of this thread (a
+            // cross-core wake is 20-30 us on this VM, as much as the whole round trip).
+            // Adaptive: after four spins in a row that found nothing (long jobs), only
+            // every 16th park tries again, so CPU-bound jobs do not pay for it.
+            let try_spin = core.spin_misses.get() < 4 || core.driver.parks() % 16 == 0;
+            if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
+                let until = std::time::Instant::now() + PROCS_SPIN;
+                while std::time::Instant::now() < until {
+                    if self.injected.load(Ordering::Acquire) || !core.is_idle() {
+                        core.spin_misses.set(0);
+                        return false;
                     }
-                    return;
+                    std::hint::spin_loop();
                 }
-                // Blocking or pool work may still wake a task: wait for it in real time.
-                _ => None,
-            },
-            ClockKind::Real => match next {
-                Some(t) => {
-                    let d = t.saturating_duration_since(self.time.clock.now());
-                    if d.is_zero() {
-                        return;
-                    }
-                    // Round up so that we never wake just before the deadline.
-                    Some(d + Duration::from_micros(50))
-                }
-                None => None,
-            },
-        };
-        // A job in a worker process will wake us within tens of microseconds: spin
-        // briefly before sleeping, so its result costs no wake-up of this thread (a
-        // cross-core wake is 20-30 us on this VM, as much as the whole round trip).
-        // Adaptive: after four spins in a row that found nothing (long jobs), only every
-        // 16th park tries again, so CPU-bound jobs do not pay for it.
-        let try_spin = core.spin_misses.get() < 4 || core.parks.get() % 16 == 0;
-        if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
-            let until = std::time::Instant::now() + PROCS_SPIN;
-            while std::time::Instant::now() < until {
-                if self.injected.load(Ordering::Acquire) || !core.is_idle() {
-                    core.spin_misses.set(0);
-                    return;
-                }
-                std::hint::spin_loop();
+                core.spin_misses.set(core.spin_misses.get() + 1);
             }
-            core.spin_misses.set(core.spin_misses.get() + 1);
-        }
-        core.parks.set(core.parks.get() + 1);
-        self.stats.parks.store(core.parks.get(), Ordering::Relaxed);
-        core.park(timeout);
+            self.stats
+                .parks
+                .store(core.driver.parks() + 1, Ordering::Relaxed);
+            true
+        };
+        core.driver
+            .park(&[], may_jump, spin, |cb| core.push(Ready::Call(cb)));
     }
 
     /// Drops every task's future exactly once, on this thread, then closes the loop.
@@ -513,7 +490,7 @@ impl Shared {
                     idle_rounds = 0;
                 }
             }
-            drop(self.time.timers.drain());
+            drop(self.driver.timers.drain());
             let leftover: Vec<Ready> = {
                 let mut q = self.injector.lock();
                 self.closed.store(true, Ordering::Release);

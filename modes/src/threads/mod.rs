@@ -48,11 +48,10 @@ use crossbeam_deque::{Injector, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
 use crate::blocking::Pool;
+use crate::driver::{self, Driver, ParkBackend};
 use crate::metrics::WorkerStats;
-use crate::park::{ParkBackend, Parker, Unparker};
 use crate::single::ThreadWake;
 use crate::task::{Meta, Registry};
-use crate::time::TimeDriver;
 use crate::Config;
 
 pub(crate) use worker::{current_driver, is_worker_of, push_local};
@@ -67,8 +66,8 @@ const MAX_LIFO_POLLS: u32 = 3;
 pub(crate) struct Shared {
     pub(crate) injector: Injector<Runnable<Meta>>,
     stealers: Box<[Stealer<Runnable<Meta>>]>,
-    unparkers: Box<[Unparker]>,
-    pub(crate) drivers: Box<[Arc<TimeDriver>]>,
+    /// Each worker's driver handle: its unparker, timers, clock and ring queue.
+    pub(crate) drivers: Box<[driver::Handle]>,
     idle: idle::Idle,
     pub(crate) registry: Registry,
     pub(crate) blocking: Arc<Pool>,
@@ -76,8 +75,6 @@ pub(crate) struct Shared {
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
     pub(crate) probes: Box<[CachePadded<crate::watchdog::Probe>]>,
     pub(crate) backend: ParkBackend,
-    /// Each worker's io_uring ring, for submissions from other threads (empty without).
-    pub(crate) rings: Box<[Arc<crate::io::uring::RingShared>]>,
     pub(crate) label: &'static str,
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -117,23 +114,18 @@ impl Shared {
     pub(crate) fn start(cfg: &Config) -> Result<Arc<Shared>, String> {
         let n = cfg.workers.max(1);
         let mut locals = Vec::with_capacity(n);
-        let mut parkers = Vec::with_capacity(n);
-        let mut unparkers = Vec::with_capacity(n);
-        let mut drivers = Vec::with_capacity(n);
+        let mut own = Vec::with_capacity(n);
         let mut backend = None;
         for _ in 0..n {
-            let (parker, unparker, b) = Parker::new(cfg.io_uring);
+            let (d, b) = Driver::new(cfg.io_uring, cfg.clock);
             backend.get_or_insert(b);
-            drivers.push(Arc::new(TimeDriver::new(cfg.clock, unparker.clone())));
-            unparkers.push(unparker);
-            parkers.push(parker);
+            own.push(d);
             locals.push(Worker::new_fifo());
         }
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: locals.iter().map(Worker::stealer).collect(),
-            unparkers: unparkers.into(),
-            drivers: drivers.into(),
+            drivers: own.iter().map(|d| d.handle().clone()).collect(),
             idle: idle::Idle::new(n),
             registry: Registry::new(4 * n),
             blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
@@ -145,7 +137,6 @@ impl Shared {
                 .map(|_| CachePadded::new(crate::watchdog::Probe::default()))
                 .collect(),
             backend: backend.expect("at least one worker"),
-            rings: parkers.iter().filter_map(Parker::ring_shared).collect(),
             label: cfg.label,
             live: Mutex::new(0),
             live_cv: Condvar::new(),
@@ -158,7 +149,7 @@ impl Shared {
         });
         for d in shared.drivers.iter() {
             let weak = Arc::downgrade(&shared);
-            let _ = d.on_earliest.set(Box::new(move || {
+            d.set_on_earliest(Box::new(move || {
                 if let Some(s) = weak.upgrade() {
                     s.notify_parked();
                 }
@@ -169,7 +160,7 @@ impl Shared {
         } else {
             None
         };
-        for (index, (local, parker)) in locals.into_iter().zip(parkers).enumerate() {
+        for (index, (local, driver)) in locals.into_iter().zip(own).enumerate() {
             let s = shared.clone();
             let core = cores.as_ref().map(|c| c[index % c.len()]);
             *shared.live.lock() += 1;
@@ -179,7 +170,7 @@ impl Shared {
                     if let Some(core) = core {
                         core_affinity::set_for_current(core);
                     }
-                    worker::run(index, s, local, parker)
+                    worker::run(index, s, local, driver)
                 });
             if let Err(e) = spawned {
                 *shared.live.lock() -= 1;
@@ -214,7 +205,7 @@ impl Shared {
     /// Wakes one parked worker if nobody is searching (idle rule 1).
     pub(crate) fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
-            self.unparkers[w].unpark();
+            self.drivers[w].unpark();
         }
     }
 
@@ -262,6 +253,9 @@ impl Shared {
             );
         }
         let _ctx = crate::context::enter(sched);
+        // This thread may run another runtime's loop (nested): its `io` and `time` must
+        // reach this pool's drivers, not that loop's.
+        let _driver = driver::enter_none();
         let waker = Waker::from(Arc::new(ThreadWake(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
@@ -305,8 +299,8 @@ impl Shared {
     /// Shutdown steps 1-4 (module docs). Returns the number of tasks left behind.
     pub(crate) fn shutdown(self: &Arc<Self>, timeout: Duration) -> usize {
         self.shutdown.store(true, Ordering::Release);
-        for u in self.unparkers.iter() {
-            u.unpark();
+        for d in self.drivers.iter() {
+            d.unpark();
         }
         if is_worker_of(self) {
             // Dropped from inside a task: the workers wind down by themselves, and the last
@@ -406,8 +400,8 @@ impl Shared {
         }
         // Every worker dropped its ring before it counted out: close the eventfds now, not
         // when the last handle of the runtime goes.
-        for u in self.unparkers.iter() {
-            u.release();
+        for d in self.drivers.iter() {
+            d.release();
         }
     }
 }

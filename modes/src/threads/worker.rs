@@ -2,21 +2,20 @@
 //!
 //! Only the worker's own thread touches its `Core` (through `&Core` and the
 //! thread-local `WORKER`); other threads reach it through `Shared` (stealers, injector,
-//! unparker, timers).
+//! and its driver's handle: unparker, timers, ring queue).
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_task::Runnable;
 use crossbeam_deque::{Steal, Worker};
 
 use super::{Shared, GLOBAL_INTERVAL, MAINTENANCE_INTERVAL, MAX_LIFO_POLLS};
-use crate::park::Parker;
+use crate::driver::{self, Driver};
 use crate::sched::{Engine, Scheduler};
 use crate::task::Meta;
-use crate::time::{TimeDriver, TimerEntry};
 
 thread_local! {
     static WORKER: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
@@ -28,19 +27,18 @@ struct Core {
     local: Worker<Runnable<Meta>>,
     lifo: Cell<Option<Runnable<Meta>>>,
     lifo_polls: Cell<u32>,
-    parker: Parker,
+    /// This worker's ring (or plain park) and timers.
+    driver: Driver,
     tick: Cell<u32>,
     searching: Cell<bool>,
     /// Inside `park`: tasks woken by this worker's own I/O completions land here; the
     /// worker itself is about to run them, and wakes a sibling (as a searcher that found
     /// work) only if more remains.
     parking: Cell<bool>,
-    fired: Cell<Vec<TimerEntry>>,
     rng: Cell<u32>,
     // Plain counters, published to `shared.stats[index]` by `publish`.
     polls: Cell<u64>,
     steals: Cell<u64>,
-    parks: Cell<u64>,
     remote_wakes: Cell<u64>,
     busy_ns: Cell<u64>,
     busy_since: Cell<Instant>,
@@ -70,7 +68,7 @@ pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
 
 /// The timers a `Sleep` on this thread should use: this worker's, or worker 0's when
 /// called from another thread.
-pub(crate) fn current_driver(shared: &Arc<Shared>) -> &Arc<TimeDriver> {
+pub(crate) fn current_driver(shared: &Arc<Shared>) -> &driver::Handle {
     let idx = with_core(|c| match c {
         Some(c) if Arc::ptr_eq(&c.shared, shared) => c.index,
         _ => 0,
@@ -98,7 +96,7 @@ pub(super) fn run(
     index: usize,
     shared: Arc<Shared>,
     local: Worker<Runnable<Meta>>,
-    parker: Parker,
+    driver: Driver,
 ) {
     let core = Core {
         index,
@@ -106,26 +104,24 @@ pub(super) fn run(
         local,
         lifo: Cell::new(None),
         lifo_polls: Cell::new(0),
-        parker,
+        driver,
         tick: Cell::new(0),
         searching: Cell::new(false),
         parking: Cell::new(false),
-        fired: Cell::new(Vec::new()),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B)),
         polls: Cell::new(0),
         steals: Cell::new(0),
-        parks: Cell::new(0),
         remote_wakes: Cell::new(0),
         busy_ns: Cell::new(0),
         busy_since: Cell::new(Instant::now()),
     };
     let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
     let _guard = WorkerGuard(WORKER.with(|w| w.replace(&core as *const Core)));
-    let ring = crate::io::uring::enter(core.parker.ring());
+    let entered = core.driver.enter();
     core.run();
     core.drain();
     core.publish();
-    drop(ring);
+    drop(entered);
     drop(_guard);
     // The ring goes (its in-flight I/O cancelled and waited for, its descriptors closed)
     // before the worker counts as exited: a dropped runtime has released all of it.
@@ -155,8 +151,8 @@ impl Core {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % MAINTENANCE_INTERVAL == 0 {
-                self.parker.poll_io();
-                self.fire_timers();
+                self.driver.poll_io();
+                self.driver.fire_timers(&[], |cb| cb.run());
                 self.publish();
             }
             if let Some(r) = self.next_task(tick) {
@@ -164,12 +160,12 @@ impl Core {
                 continue;
             }
             // Out of work: submit queued I/O and collect what completed.
-            if self.parker.poll_io() {
+            if self.driver.poll_io() {
                 continue;
             }
             // Fire every worker's due timers, not only ours, so that a sleep
             // registered on a worker now busy in a long poll still wakes on time.
-            if self.fire_all_timers() {
+            if self.driver.fire_timers(&self.shared.drivers, |cb| cb.run()) {
                 continue;
             }
             if let Some(r) = self.search() {
@@ -266,62 +262,45 @@ impl Core {
         self.steal_injector()
     }
 
-    /// Fires this worker's due timers. `true` if any fired.
-    fn fire_timers(&self) -> bool {
-        let mut fired = self.fired.take();
-        let any = self.shared.drivers[self.index].fire(&mut fired, |cb| cb.run());
-        self.fired.set(fired);
-        any
-    }
-
-    fn fire_all_timers(&self) -> bool {
-        let mut fired = self.fired.take();
-        let mut any = false;
-        for driver in self.shared.drivers.iter() {
-            any |= driver.fire(&mut fired, |cb| cb.run());
-        }
-        self.fired.set(fired);
-        any
-    }
-
+    /// Parks until work, an I/O completion or the earliest timer of any worker (see
+    /// `run`: a parked worker also serves its busy siblings' timers); the driver fires
+    /// the due ones when it wakes.
     fn park(&self) {
-        // Park until the earliest timer of any worker (see `fire_all_timers`).
-        let driver = &self.shared.drivers[self.index];
-        let next = self
-            .shared
-            .drivers
-            .iter()
-            .filter_map(|d| d.timers.next_deadline())
-            .min();
-        let timeout = match next {
-            Some(t) => {
-                let d = t.saturating_duration_since(driver.clock.now());
-                if d.is_zero() {
-                    return;
-                }
-                Some(d + Duration::from_micros(50))
-            }
-            None => None,
-        };
         let idle = &self.shared.idle;
-        if idle.transition_to_parked(self.index, self.searching.replace(false))
-            && self.shared.has_work()
-        {
-            self.shared.notify_parked();
-        }
-        // Idle rule 4: registered as parked, now the last look at the queues.
-        crate::loom::fence(Ordering::SeqCst);
-        if !self.shared.has_work() && !self.shared.is_shutdown() {
-            self.parks.set(self.parks.get() + 1);
+        let registered = Cell::new(false);
+        let before_block = || {
+            registered.set(true);
+            if idle.transition_to_parked(self.index, self.searching.replace(false))
+                && self.shared.has_work()
+            {
+                self.shared.notify_parked();
+            }
+            // Idle rule 4: registered as parked, now the last look at the queues.
+            crate::loom::fence(Ordering::SeqCst);
+            if self.shared.has_work() || self.shared.is_shutdown() {
+                return false;
+            }
             let now = Instant::now();
             self.busy_ns.set(
                 self.busy_ns.get() + now.duration_since(self.busy_since.get()).as_nanos() as u64,
             );
             self.publish();
+            // Counted before the block (the driver counts it as it blocks).
+            self.publish_parks(self.driver.parks() + 1);
+            // Tasks woken by our own completions and timers during the park land here;
+            // we are about to run them (see `parking`).
             self.parking.set(true);
-            self.parker.park(timeout);
-            self.parking.set(false);
+            true
+        };
+        let blocked = self
+            .driver
+            .park(&self.shared.drivers, false, before_block, |cb| cb.run());
+        self.parking.set(false);
+        if blocked {
             self.busy_since.set(Instant::now());
+        }
+        if !registered.get() {
+            return;
         }
         if idle.transition_from_parked(self.index) {
             self.searching.set(true);
@@ -332,6 +311,12 @@ impl Core {
             crate::loom::fence(Ordering::SeqCst);
             self.shared.notify_parked();
         }
+    }
+
+    fn publish_parks(&self, parks: u64) {
+        self.shared.stats[self.index]
+            .parks
+            .store(parks, Ordering::Relaxed);
     }
 
     /// Shutdown step 3: stop at once, leaving every queued task where the dropping thread
@@ -349,7 +334,7 @@ impl Core {
         let s = &self.shared.stats[self.index];
         s.polls.store(self.polls.get(), Ordering::Relaxed);
         s.steals.store(self.steals.get(), Ordering::Relaxed);
-        s.parks.store(self.parks.get(), Ordering::Relaxed);
+        s.parks.store(self.driver.parks(), Ordering::Relaxed);
         s.remote_wakes
             .store(self.remote_wakes.get(), Ordering::Relaxed);
         s.busy_ns.store(self.busy_ns.get(), Ordering::Relaxed);

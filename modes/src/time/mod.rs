@@ -1,71 +1,17 @@
-//! Time: the clock, one loop's timers, and the `Sleep` future.
+//! Time for tasks: the `Sleep` future. The clock and the timers it registers on belong
+//! to a loop's driver (`driver/`), found through [`current_driver`].
 
-mod clock;
 mod sleep;
-mod timers;
 
-pub use clock::ClockKind;
+pub use crate::driver::ClockKind;
 pub use sleep::{sleep, sleep_until, Sleep};
 
-pub(crate) use clock::Clock;
-pub(crate) use timers::{TimerEntry, TimerKey, Timers};
+use crate::driver;
 
-use std::time::Instant;
-
-use crate::park::Unparker;
-
-/// A loop's clock and timers, shared with every `Sleep` registered on them.
-pub(crate) struct TimeDriver {
-    pub(crate) clock: Clock,
-    pub(crate) timers: Timers,
-    unparker: Unparker,
-    /// In a pool: also wakes a parked sibling when a timer becomes the earliest here, so
-    /// that it re-parks until that deadline (the owner may be about to run a long poll).
-    pub(crate) on_earliest: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
-}
-
-impl TimeDriver {
-    pub(crate) fn new(kind: ClockKind, unparker: Unparker) -> TimeDriver {
-        TimeDriver {
-            clock: Clock::new(kind),
-            timers: Timers::default(),
-            unparker,
-            on_earliest: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Fires every timer due now: wakes sleeping tasks and hands due callbacks to
-    /// `on_call` (the loop decides where they run). `scratch` is the caller's reusable
-    /// buffer. Returns `true` if anything fired.
-    pub(crate) fn fire(
-        &self,
-        scratch: &mut Vec<TimerEntry>,
-        mut on_call: impl FnMut(std::sync::Arc<crate::callback::Callback>),
-    ) -> bool {
-        if self.timers.is_empty() {
-            return false;
-        }
-        self.timers.fire_due(self.clock.now(), scratch);
-        let any = !scratch.is_empty();
-        for entry in scratch.drain(..) {
-            match entry {
-                TimerEntry::Wake(w) => w.wake(),
-                TimerEntry::Call(cb) => on_call(cb),
-            }
-        }
-        any
-    }
-
-    /// Inserts a timer; wakes the loop if it is now the earliest (the loop may be parked
-    /// with a later timeout).
-    pub(crate) fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
-        let (key, earliest) = self.timers.insert(deadline, entry);
-        if earliest {
-            self.unparker.unpark();
-            if let Some(f) = self.on_earliest.get() {
-                f();
-            }
-        }
-        key
-    }
+/// The driver whose timers a `Sleep` made on this thread uses: the loop's own when this
+/// thread runs one; else (a `block_on` caller of `Threads`, a blocking-pool thread) one
+/// of the current runtime's (worker 0's in a pool).
+pub(crate) fn current_driver() -> Option<driver::Handle> {
+    driver::with_current(|d| d.map(|d| d.handle().clone()))
+        .or_else(|| crate::context::with(|s| s.and_then(|s| s.drivers().first().cloned())))
 }

@@ -2,12 +2,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::{TimeDriver, TimerEntry, TimerKey};
-use crate::context;
+use crate::driver::{Handle, TimerEntry, TimerKey};
 
 /// Waits until `duration` has passed on the runtime's clock (asyncio's `sleep`).
 ///
@@ -26,7 +24,7 @@ use crate::context;
 /// assert_eq!(sched.now() - t0, Duration::from_secs(3600)); // virtual: took no real time
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    match context::time_driver() {
+    match super::current_driver() {
         Some(driver) => {
             let deadline = driver.clock.now() + duration;
             Sleep::new(Some(deadline), duration, Some(driver))
@@ -45,7 +43,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// assert_eq!(sched.now(), t);
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(Some(deadline), Duration::ZERO, context::time_driver())
+    Sleep::new(Some(deadline), Duration::ZERO, super::current_driver())
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. Dropping it removes its timer.
@@ -64,12 +62,12 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Option<Instant>,
     duration: Duration,
-    driver: Option<Arc<TimeDriver>>,
+    driver: Option<Handle>,
     key: Option<TimerKey>,
 }
 
 impl Sleep {
-    fn new(deadline: Option<Instant>, duration: Duration, driver: Option<Arc<TimeDriver>>) -> Self {
+    fn new(deadline: Option<Instant>, duration: Duration, driver: Option<Handle>) -> Self {
         Sleep {
             deadline,
             duration,
@@ -101,7 +99,7 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         if this.driver.is_none() {
-            this.driver = context::time_driver();
+            this.driver = super::current_driver();
         }
         let Some(driver) = this.driver.as_ref() else {
             panic!("runtime::sleep polled outside a runtime: call it inside block_on or a task");

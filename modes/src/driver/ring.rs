@@ -1,34 +1,29 @@
-//! One io_uring ring per loop (per worker in `Threads`): it submits the loop's I/O, and
-//! the loop parks on it.
+//! The io_uring instance of one loop (per worker in `Threads`): it submits the loop's
+//! I/O, and the loop parks on it. It knows nothing of the park state machine: it waits
+//! inside [`Remote::park`], which orders the wait against other threads' requests.
 //!
-//! Ownership: the `Ring` belongs to its loop thread (the `Single` core or a `Threads`
-//! worker) and is reached only from that thread, through `&Ring` (interior mutability)
-//! and the thread-local set by `enter`. Other threads reach it only through
-//! [`RingShared`]: they queue a request (a prepared SQE, or a cancel) and unpark the loop,
-//! which moves queued requests into its submission queue at its next `poll` or `park`.
+//! Ownership: the `Ring` belongs to its loop's `Driver` and is reached only from the
+//! thread running that loop, through `&Ring` (interior mutability). Other threads reach
+//! it only through [`RingShared`]: they queue a request (a prepared SQE, or a cancel) on
+//! its [`Remote`] queue, which unparks the loop; the loop moves queued requests into its
+//! submission queue at its next `poll` or `park`.
 //!
 //! When SQEs reach the kernel: when `SUBMIT_BATCH` of them are waiting, at every `poll`
 //! (each `Single` iteration, each `Threads` maintenance tick) and when the loop parks
 //! (one `io_uring_enter` submits and waits). Completions are reaped at the same points;
-//! each wakes its task wherever that task runs now.
-//!
-//! Park protocol (as in `park/mod.rs`): `begin_park` first, then drain the remote queue,
-//! then wait. A request queued before `begin_park` is drained by this park; one queued
-//! after it finds the state `PARKED` and writes the eventfd, whose read completion ends
-//! the wait. A wake is never lost.
+//! each wakes its task wherever that task runs now. A wake from another thread is a
+//! write to the unparker's eventfd, whose read this ring keeps armed while it waits.
 
-use crate::loom::Mutex;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use super::op::{OpCell, CANCEL_TAG};
-use crate::park::{Inner, Signal, Unparker};
+use super::remote::{Parked, Remote};
+use crate::io::uring::op::{OpCell, CANCEL_TAG};
 
 /// `user_data` of the eventfd read that carries cross-thread wakes.
 const WAKE: u64 = 0;
@@ -40,49 +35,28 @@ const SUBMIT_BATCH: u32 = 32;
 const ENTRIES: u32 = 256;
 
 /// A request from a thread that is not the ring's own.
-enum Request {
+pub(crate) enum Request {
     Submit(squeue::Entry),
     Cancel(Arc<OpCell>),
 }
 
-/// The part of a ring other threads may touch.
+/// The part of a ring other threads may touch: its request queue.
 pub(crate) struct RingShared {
-    requests: Mutex<Vec<Request>>,
-    has_requests: AtomicBool,
-    closed: AtomicBool,
-    pub(crate) unparker: Unparker,
+    remote: Remote<Request>,
 }
 
 impl RingShared {
-    fn lock(&self) -> crate::loom::MutexGuard<'_, Vec<Request>> {
-        self.requests.lock()
-    }
-
-    fn push_request(&self, req: Request) -> Result<(), Request> {
-        let mut q = self.lock();
-        if self.closed.load(Ordering::Acquire) {
-            return Err(req);
-        }
-        q.push(req);
-        self.has_requests.store(true, Ordering::Release);
-        drop(q);
-        self.unparker.unpark();
-        Ok(())
-    }
-
-    /// Cancels the operation of `cell` (whose future was dropped), from any thread.
-    pub(crate) fn cancel(self: &Arc<Self>, cell: Arc<OpCell>) {
-        let cell = match super::with_local(self, |ring| ring.push_cancel(cell.clone())) {
-            Some(()) => return,
-            None => cell,
-        };
+    /// Cancels the operation of `cell` (whose future was dropped), from any thread,
+    /// its ring's own included (the loop takes the request at its next poll or park).
+    pub(crate) fn cancel(&self, cell: Arc<OpCell>) {
         // A closed ring completed (cancelled) everything before it went: nothing to do.
-        let _ = self.push_request(Request::Cancel(cell));
+        let _ = self.remote.push(Request::Cancel(cell));
     }
 
     /// Queues `entry` for the ring's thread to submit. Fails once the ring is gone.
     pub(crate) fn submit_remote(&self, entry: squeue::Entry) -> std::io::Result<()> {
-        self.push_request(Request::Submit(entry))
+        self.remote
+            .push(Request::Submit(entry))
             .map_err(|_| std::io::Error::other("the runtime that owns this I/O ring has shut down"))
     }
 }
@@ -92,7 +66,8 @@ pub(crate) struct Ring {
     /// Dropped by hand in `Drop`, only once the kernel holds nothing of ours.
     ring: ManuallyDrop<RefCell<IoUring>>,
     pub(crate) shared: Arc<RingShared>,
-    inner: Arc<Inner>,
+    /// The unparker's eventfd, read for wakes (closed only after this ring is dropped).
+    event_fd: RawFd,
     /// SQEs whose CQE has not been reaped (the wake read excluded).
     in_flight: Cell<usize>,
     unsubmitted: Cell<u32>,
@@ -100,14 +75,6 @@ pub(crate) struct Ring {
     wake_buf: ManuallyDrop<Box<UnsafeCell<[u8; 8]>>>,
     armed: Cell<bool>,
     reaped: RefCell<Vec<(u64, i32, u32)>>,
-}
-
-/// Signals a parked ring: one 8-byte write to its eventfd `fd` (held open by the caller).
-pub(crate) fn signal(fd: std::os::fd::RawFd) {
-    let one: u64 = 1;
-    // SAFETY: writes 8 bytes from a live local to an eventfd the caller holds open; a
-    // failure (counter overflow, impossible here) would only lose a wake already pending.
-    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
 }
 
 impl Ring {
@@ -123,7 +90,9 @@ impl Ring {
     /// wakes interruptible sleepers; only the IPI to a running thread is left out), so a
     /// thread that has left the loop still posts its completions.
     /// SUBMIT_ALL: one bad SQE does not hold back the ones after it.
-    pub(crate) fn new() -> Result<(Ring, Arc<Inner>), String> {
+    /// `event_fd` is the one `remote`'s unparker writes; it must stay open until this
+    /// ring is dropped.
+    pub(crate) fn new(event_fd: RawFd, remote: Remote<Request>) -> Result<Ring, String> {
         let mut b = IoUring::builder();
         b.setup_submit_all()
             .setup_coop_taskrun()
@@ -135,44 +104,16 @@ impl Ring {
         if !ring.params().is_feature_ext_arg() {
             return Err("io_uring lacks IORING_FEAT_EXT_ARG (kernel < 5.11)".into());
         }
-        // SAFETY: eventfd has no memory-safety preconditions; we check its result.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(format!(
-                "eventfd failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let inner = Inner::new(Signal::EventFd(crate::fd_slot::FdSlot::new(fd)));
-        let shared = Arc::new(RingShared {
-            requests: Mutex::new(Vec::new()),
-            has_requests: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            unparker: Unparker(inner.clone()),
-        });
-        Ok((
-            Ring {
-                ring: ManuallyDrop::new(RefCell::new(ring)),
-                shared,
-                inner: inner.clone(),
-                in_flight: Cell::new(0),
-                unsubmitted: Cell::new(0),
-                wake_buf: ManuallyDrop::new(Box::new(UnsafeCell::new([0; 8]))),
-                armed: Cell::new(false),
-                reaped: RefCell::new(Vec::with_capacity(64)),
-            },
-            inner,
-        ))
-    }
-
-    fn event_fd(&self) -> i32 {
-        match &self.inner.signal {
-            // The engine closes the slot only after this ring is dropped.
-            Signal::EventFd(fd) => fd.raw(),
-            Signal::Condvar { .. } => unreachable!("a ring always has an eventfd"),
-        }
+        Ok(Ring {
+            ring: ManuallyDrop::new(RefCell::new(ring)),
+            shared: Arc::new(RingShared { remote }),
+            event_fd,
+            in_flight: Cell::new(0),
+            unsubmitted: Cell::new(0),
+            wake_buf: ManuallyDrop::new(Box::new(UnsafeCell::new([0; 8]))),
+            armed: Cell::new(false),
+            reaped: RefCell::new(Vec::with_capacity(64)),
+        })
     }
 
     /// Pushes one SQE, submitting first if the queue is full, and at once when a batch
@@ -248,15 +189,13 @@ impl Ring {
         self.unsubmitted.set(left);
     }
 
+    /// Moves requests other threads queued into the submission queue. `true` if any.
     fn drain_requests(&self) -> bool {
-        if !self.shared.has_requests.load(Ordering::Acquire) {
-            return false;
-        }
-        let reqs = {
-            let mut q = self.shared.lock();
-            self.shared.has_requests.store(false, Ordering::Relaxed);
-            std::mem::take(&mut *q)
-        };
+        let reqs = self.shared.remote.take();
+        self.push_requests(reqs)
+    }
+
+    fn push_requests(&self, reqs: Vec<Request>) -> bool {
         let any = !reqs.is_empty();
         for req in reqs {
             match req {
@@ -329,7 +268,7 @@ impl Ring {
 
     /// `true` if `poll` may have something to do.
     pub(crate) fn needs_poll(&self) -> bool {
-        self.in_flight.get() > 0 || self.shared.has_requests.load(Ordering::Relaxed)
+        self.in_flight.get() > 0 || self.shared.remote.may_have_requests()
     }
 
     fn arm(&self) {
@@ -337,7 +276,7 @@ impl Ring {
             if self.armed.get() {
                 return;
             }
-            let read = opcode::Read::new(types::Fd(self.event_fd()), self.wake_buf.get().cast(), 8)
+            let read = opcode::Read::new(types::Fd(self.event_fd), self.wake_buf.get().cast(), 8)
                 .build()
                 .user_data(WAKE);
             // SAFETY: the read targets `wake_buf`, which stays allocated until the read
@@ -354,17 +293,36 @@ impl Ring {
         }
     }
 
-    /// Blocks until a completion, a wake or `timeout`; submits everything queued first.
+    /// Blocks until a completion, a wake or `timeout`; submits everything queued first
+    /// (the protocol of `remote.rs`: requests are taken after `begin_park`, before the
+    /// wait).
     pub(crate) fn park(&self, timeout: Option<Duration>) {
-        if !self.inner.begin_park() {
-            self.poll();
-            return;
+        let parked = self.shared.remote.park(
+            |reqs| {
+                self.push_requests(reqs);
+            },
+            |took_requests| {
+                let timeout = if took_requests {
+                    Some(Duration::ZERO)
+                } else {
+                    timeout
+                };
+                self.wait(timeout);
+            },
+        );
+        match parked {
+            Parked::Notified => {
+                self.poll();
+            }
+            Parked::Waited => {
+                self.reap();
+            }
         }
-        let timeout = if self.drain_requests() {
-            Some(Duration::ZERO)
-        } else {
-            timeout
-        };
+    }
+
+    /// One `io_uring_enter`: submits what is queued and waits for one completion (the
+    /// eventfd read among them) or `timeout`.
+    fn wait(&self, timeout: Option<Duration>) {
         self.arm();
         // Without the eventfd read in the ring a wake could not end the wait: wait
         // briefly instead, and try again at the next park.
@@ -390,8 +348,6 @@ impl Ring {
         // which the protocol allows (the caller re-checks and parks again).
         let _ = res;
         self.count_unsubmitted();
-        self.inner.end_park();
-        self.reap();
     }
 }
 
@@ -400,11 +356,7 @@ impl Drop for Ring {
     /// so no buffer is freed under the kernel. Requests queued by other threads after
     /// this point fail.
     fn drop(&mut self) {
-        let left = {
-            let mut q = self.shared.lock();
-            self.shared.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *q)
-        };
+        let left = self.shared.remote.close();
         for req in left {
             match req {
                 // Pushed to be cancelled below with the rest.
