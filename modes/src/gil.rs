@@ -15,13 +15,13 @@
 //! Outside `Gil` mode, or on a thread that does not hold the lock, `checkpoint` does
 //! nothing and `allow_threads` just calls its closure.
 
-use crate::loom::{Condvar, Mutex, MutexGuard};
+use crate::loom::{AtomicBool, Condvar, Mutex, MutexGuard};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-thread_local! {
-    static HELD: Cell<*const Gil> = const { Cell::new(std::ptr::null()) };
+crate::loom::thread_local! {
+    static HELD: Cell<*const Gil> = Cell::new(std::ptr::null());
 }
 
 struct State {
@@ -100,7 +100,7 @@ impl Gil {
                 let (g, res) = self.cv.wait_timeout(st, self.interval);
                 st = g;
                 if st.locked && res && st.switches == seen {
-                    self.drop_request.store(true, Ordering::Relaxed);
+                    self.request_drop();
                 }
             }
             st.waiting -= 1;
@@ -118,6 +118,21 @@ impl Gil {
         );
         *self.held_since.lock() = Some(now);
         HELD.with(|h| h.set(self as *const Gil));
+    }
+
+    /// Rule 2's request, made by a waiter whose interval passed without a switch.
+    pub(crate) fn request_drop(&self) {
+        self.drop_request.store(true, Ordering::Relaxed);
+    }
+
+    /// What a waiter does when its interval passes with no switch (rule 2), for the loom
+    /// model, whose condvar waits never time out.
+    #[cfg(loom)]
+    pub(crate) fn request_drop_as_waiter(&self) {
+        let st = self.lock();
+        if st.locked && st.waiting > 0 {
+            self.request_drop();
+        }
     }
 
     /// `true` if the calling thread holds this lock now (taking it again would deadlock).

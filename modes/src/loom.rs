@@ -18,6 +18,22 @@ use std::sync as imp;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize};
 
+/// `thread_local!`, loom's under `--cfg loom` (loom runs a model's threads on one OS
+/// thread, so a std thread-local would be shared between them).
+#[cfg(not(loom))]
+macro_rules! thread_local_shim {
+    ($(#[$m:meta])* static $name:ident: $t:ty = $init:expr;) => {
+        std::thread_local! { $(#[$m])* static $name: $t = const { $init }; }
+    };
+}
+#[cfg(loom)]
+macro_rules! thread_local_shim {
+    ($(#[$m:meta])* static $name:ident: $t:ty = $init:expr;) => {
+        loom::thread_local! { $(#[$m])* static $name: $t = $init; }
+    };
+}
+pub(crate) use thread_local_shim as thread_local;
+
 use std::sync::PoisonError;
 use std::time::Duration;
 

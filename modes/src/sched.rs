@@ -120,7 +120,7 @@ impl Scheduler {
             return None;
         };
         let pool = s.procs.as_ref()?;
-        let (done, result) = pool.completion();
+        let (done, result) = pool.reply_channel();
         let fut = async move {
             match result.await {
                 crate::procs::JobOutput::Ok(bytes) => match decode(bytes) {

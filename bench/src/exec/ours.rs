@@ -187,7 +187,7 @@ impl Io for OursExec {
             let accept = || async { Ok(listener.accept().await?.0) };
             accept_until(&ex, stop, accept, |conn: TcpStream| async move {
                 conn.set_nodelay(true)?;
-                serve_hello(FuturesIo(conn)).await
+                serve_hello(FuturesIo::new(conn)).await
             })
             .await
         }

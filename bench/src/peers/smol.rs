@@ -158,7 +158,7 @@ impl Io for SmolExec {
             let accept = || async { Ok(listener.accept().await?.0) };
             accept_until(&ex, stop, accept, |conn: Async<TcpStream>| async move {
                 conn.get_ref().set_nodelay(true)?;
-                serve_hello(FuturesIo(conn)).await
+                serve_hello(FuturesIo::new(conn)).await
             })
             .await
         }

@@ -45,19 +45,18 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use io_uring::{opcode, squeue, types};
+use socket2::SockRef;
 
-use super::fd::{cvt, FdInner, IoFd, Kind};
+use super::fd::{FdInner, IoFd, Kind};
 use super::ready::Direction;
-use super::sockaddr::RawAddr;
-use super::stream::result;
-use super::uring::{self, Completion};
+use super::sockaddr::{to_socket, RawAddr};
+use super::uring::op::{self, Completion};
 
 /// Connections taken by accepts whose futures were dropped, for the next accept, and
 /// the accepts waiting meanwhile (see the module docs).
@@ -73,93 +72,20 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A connection from the backlog as an accept's result.
 fn taken((fd, addr): (OwnedFd, RawAddr)) -> std::io::Result<(OwnedFd, SocketAddr)> {
-    Ok((fd, addr.to_addr()?))
+    Ok((fd, addr.into_addr()?))
 }
 
-struct Accept {
-    addr: Box<RawAddr>,
-    fd: Arc<FdInner>,
-    /// A `DONTWAIT` probe (step 6), not an accept anyone awaited.
-    probe: bool,
-}
-
-impl Completion for Accept {
-    type Output = std::io::Result<(OwnedFd, SocketAddr)>;
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        Err(e)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        let fd = result(res)? as i32;
-        // SAFETY: the kernel gave us a fresh descriptor.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok((fd, self.addr.to_addr()?))
-    }
-
-    /// A connection accepted after the accept was cancelled goes to the backlog for the
-    /// next accept (step 1); a cancel that won may have swallowed a wake-up, so the
-    /// listener's queue is probed (step 6).
-    fn abandoned(self, res: i32, _flags: u32) {
-        if res < 0 {
-            if !self.probe && (res == -libc::ECANCELED || res == -libc::EINTR) {
-                probe(self.fd);
-            }
-            return;
-        }
-        // SAFETY: the kernel gave us this descriptor and nobody else has it.
-        let conn = unsafe { OwnedFd::from_raw_fd(res) };
-        let waiters = {
-            let mut b = self.fd.backlog();
-            b.conns.push_back((conn, *self.addr));
-            std::mem::take(&mut b.waiters)
-        };
-        for (_, w) in waiters {
-            w.wake();
-        }
-    }
-}
-
-/// `IORING_ACCEPT_DONTWAIT` (Linux 6.10): the accept completes at once, `-EAGAIN` if no
-/// connection is queued, instead of waiting on the listener.
-const ACCEPT_DONTWAIT: u16 = 1 << 1;
-
-/// `entry` with `flags` in its `ioprio` field, where the kernel reads an accept's
-/// `IORING_ACCEPT_*` flags (the io-uring crate's `Accept` builder does not expose it).
-fn with_ioprio(entry: squeue::Entry, flags: u16) -> squeue::Entry {
-    const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
-    // SAFETY: `squeue::Entry` is `#[repr(C)]` around the kernel's 64-byte
-    // `io_uring_sqe` (size checked above), whose `ioprio` is the `u16` at byte offset 2
-    // (include/uapi/linux/io_uring.h); every byte pattern is a valid array and SQE.
-    let mut raw: [u8; 64] = unsafe { std::mem::transmute(entry) };
-    raw[2..4].copy_from_slice(&flags.to_ne_bytes());
-    // SAFETY: as above, back to the same type it came from.
-    unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(raw) }
-}
-
-/// Step 6: one `DONTWAIT` accept on the listener `fd`, left to complete on its own: a
-/// connection it takes goes to the backlog (step 1). If it cannot be submitted (the
-/// runtime is shutting down, the queue stays full), or the kernel predates `DONTWAIT`
-/// (`-EINVAL`), a stranded connection waits for the next connection's wake-up, as it
-/// did before this step existed.
-fn probe(fd: Arc<FdInner>) {
-    let mut addr = Box::new(RawAddr::empty());
-    let entry = opcode::Accept::new(
-        types::Fd(fd.fd.as_raw_fd()),
-        addr.as_mut_ptr(),
-        &mut addr.len,
-    )
-    .flags(libc::SOCK_CLOEXEC)
-    .build();
-    let entry = with_ioprio(entry, ACCEPT_DONTWAIT);
-    let data = Accept {
-        addr,
-        fd,
-        probe: true,
+/// Step 1: a connection an abandoned accept took goes to the back of `fd`'s backlog, and
+/// every accept waiting on it is woken (called by the accept's completion, on the ring's
+/// thread).
+pub(crate) fn push_abandoned(fd: &FdInner, conn: OwnedFd, addr: RawAddr) {
+    let waiters = {
+        let mut b = fd.backlog();
+        b.conns.push_back((conn, addr));
+        std::mem::take(&mut b.waiters)
     };
-    // SAFETY: the entry points into `addr`, a box owned by `data`.
-    if let Ok(op) = unsafe { uring::submit(entry, data) } {
-        op.detach();
+    for (_, w) in waiters {
+        w.wake();
     }
 }
 
@@ -208,25 +134,11 @@ impl IoFd {
         let (fd, addr) = match &self.0.kind {
             Kind::Uring => self.accept_uring().await?,
             Kind::Ready(src) => {
-                let fd = self.as_raw_fd();
-                let mut addr = RawAddr::empty();
-                let new = src
-                    .io(Direction::Read, || {
-                        // SAFETY: `addr` has room for any address; the kernel writes at
-                        // most `addr.len` bytes and updates it.
-                        cvt(unsafe {
-                            libc::accept4(
-                                fd,
-                                (&mut addr.storage as *mut libc::sockaddr_storage).cast(),
-                                &mut addr.len,
-                                libc::SOCK_CLOEXEC,
-                            )
-                        })
-                    })
+                // socket2's accept is `accept4` with `SOCK_CLOEXEC`.
+                let (new, addr) = src
+                    .io(Direction::Read, || SockRef::from(&self.0.fd).accept())
                     .await?;
-                // SAFETY: a fresh descriptor from accept4.
-                let new = unsafe { OwnedFd::from_raw_fd(new) };
-                (new, addr.to_addr()?)
+                (OwnedFd::from(new), to_socket(addr)?)
             }
             Kind::Blocking => {
                 return Err(std::io::Error::new(
@@ -245,21 +157,7 @@ impl IoFd {
         if let Some(conn) = front {
             return taken(conn);
         }
-        let mut addr = Box::new(RawAddr::empty());
-        let entry = opcode::Accept::new(
-            types::Fd(self.as_raw_fd()),
-            addr.as_mut_ptr(),
-            &mut addr.len,
-        )
-        .flags(libc::SOCK_CLOEXEC)
-        .build();
-        let data = Accept {
-            addr,
-            fd: self.0.clone(),
-            probe: false,
-        };
-        // SAFETY: the entry points into `addr`, a box owned by `data`.
-        let mut op = match unsafe { uring::submit(entry, data) } {
+        let mut op = match op::accept::accept(self.0.clone()) {
             Ok(op) => op,
             Err((e, data)) => return data.failed(e),
         };
@@ -318,7 +216,7 @@ impl IoFd {
     pub fn stop_listening(&self) -> std::io::Result<()> {
         // On a listening TCP socket, shutdown(SHUT_RD) disconnects it (Linux
         // `inet_shutdown`: `tcp_disconnect` stops the listen and resets the queue).
-        let res = self.shutdown(libc::SHUT_RD);
+        let res = self.shutdown(std::net::Shutdown::Read);
         let left = std::mem::take(&mut self.0.backlog().conns);
         drop(left); // closed outside the lock
         res
@@ -389,7 +287,7 @@ mod tests {
             l.listen(16).unwrap();
             let addr = l.local_addr().unwrap();
             // Nothing queued: the probe ends (-EAGAIN) and holds the listener no more.
-            probe(l.0.clone());
+            op::accept::probe(l.0.clone());
             assert!(
                 turns_until(|| Arc::strong_count(&l.0) == 1).await,
                 "a probe with nothing queued is still in the kernel"
@@ -401,7 +299,7 @@ mod tests {
                 "an ended probe took a connection"
             );
             // The late connection waits in the kernel's queue: a probe moves it.
-            probe(l.0.clone());
+            op::accept::probe(l.0.clone());
             assert!(
                 turns_until(|| !l.0.backlog().conns.is_empty()).await,
                 "the probe left a queued connection in the kernel"

@@ -126,3 +126,52 @@ unsafe impl IoBuf for &'static str {
         self.len()
     }
 }
+
+/// `buf`'s writable memory (its whole capacity) as bytes not yet initialised, for a
+/// syscall wrapper (rustix, socket2) to read into.
+fn spare<B: IoBufMut>(buf: &mut B) -> &mut [std::mem::MaybeUninit<u8>] {
+    let (ptr, len) = (buf.stable_mut_ptr(), buf.bytes_total());
+    // SAFETY: the `IoBufMut` contract: `bytes_total` writable bytes at `stable_mut_ptr`;
+    // the slice borrows `buf` mutably, so nothing else touches them meanwhile, and
+    // `MaybeUninit` makes no claim that they are initialised.
+    unsafe { std::slice::from_raw_parts_mut(ptr.cast(), len) }
+}
+
+/// Reads into `buf` from its start with `read`, which gets the buffer's memory and
+/// returns the part it initialised (as rustix's `Buffer` reads do); makes that part the
+/// buffer's contents and returns its length.
+///
+/// A returned slice that is not a prefix of the memory it got (no wrapper does that) is
+/// an error, not a claim believed.
+pub(crate) fn read_into<B, F>(buf: &mut B, read: F) -> std::io::Result<usize>
+where
+    B: IoBufMut,
+    F: for<'a> FnOnce(&'a mut [std::mem::MaybeUninit<u8>]) -> std::io::Result<&'a mut [u8]>,
+{
+    let start = buf.stable_mut_ptr();
+    let total = buf.bytes_total();
+    let init = read(spare(buf))?;
+    let n = init.len();
+    if init.as_ptr() != start.cast_const() || n > total {
+        return Err(std::io::Error::other(
+            "a read returned memory outside its buffer",
+        ));
+    }
+    // SAFETY: `init` is a `&mut [u8]` of `n <= bytes_total` bytes at the buffer's start,
+    // so those bytes are initialised.
+    unsafe { buf.set_init(n) };
+    Ok(n)
+}
+
+/// Copies the start of `src` into `buf` (up to its capacity) and makes that its contents.
+pub(crate) fn fill<B: IoBufMut>(buf: &mut B, src: &[u8]) -> usize {
+    let n = src.len().min(buf.bytes_total());
+    // SAFETY: `n` fits in the buffer's capacity (the `IoBufMut` contract: writable
+    // bytes at `stable_mut_ptr`), `src` is a distinct borrow so the regions do not
+    // overlap, and the first `n` bytes are initialised by the copy before `set_init`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr(), n);
+        buf.set_init(n);
+    }
+    n
+}

@@ -5,9 +5,11 @@
 //! can still be submitted or run: a number is never reused under an operation in flight.
 
 use crate::loom::{Mutex, MutexGuard};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::task::Waker;
+
+use socket2::{Domain, SockRef, Type};
 
 use super::accept::Backlog;
 use super::ready::Source;
@@ -106,29 +108,6 @@ impl std::fmt::Debug for IoFd {
     }
 }
 
-pub(crate) fn cvt(r: libc::c_int) -> std::io::Result<libc::c_int> {
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn set_nonblocking(fd: RawFd, on: bool) -> std::io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own; results checked.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    let new = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    if new != flags {
-        // SAFETY: as above.
-        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, new) })?;
-    }
-    Ok(())
-}
-
 impl IoFd {
     /// Binds `fd` to the current runtime's backend. A socket (`pollable`) becomes
     /// blocking for io_uring (the ring waits for it) or non-blocking on the readiness
@@ -146,12 +125,12 @@ impl IoFd {
         let raw = fd.as_raw_fd();
         let kind = match (uring, pollable) {
             (true, true) => {
-                set_nonblocking(raw, false)?;
+                rustix::io::ioctl_fionbio(&fd, false)?;
                 Kind::Uring
             }
             (true, false) => Kind::Uring,
             (false, true) => {
-                set_nonblocking(raw, true)?;
+                rustix::io::ioctl_fionbio(&fd, true)?;
                 Kind::Ready(Source::register(raw)?)
             }
             (false, false) => Kind::Blocking,
@@ -174,11 +153,9 @@ impl IoFd {
     /// assert!(s.is_ok());
     /// ```
     pub fn socket(domain: i32, ty: i32) -> std::io::Result<IoFd> {
-        // SAFETY: socket(2) has no memory-safety preconditions; result checked.
-        let fd = cvt(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) })?;
-        // SAFETY: a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        IoFd::new(fd, true)
+        // socket2 opens it close-on-exec.
+        let s = socket2::Socket::new(Domain::from(domain), Type::from(ty), None)?;
+        IoFd::new(s.into(), true)
     }
 
     /// A connected pair of Unix stream sockets on the current backend.
@@ -188,19 +165,9 @@ impl IoFd {
     /// assert!(sched.block_on(async { modes::io::IoFd::socket_pair() }).is_ok());
     /// ```
     pub fn socket_pair() -> std::io::Result<(IoFd, IoFd)> {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` has room for the two descriptors; result checked.
-        cvt(unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        })?;
-        // SAFETY: fresh descriptors nothing else owns.
-        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        Ok((IoFd::new(a, true)?, IoFd::new(b, true)?))
+        // socket2 opens them close-on-exec.
+        let (a, b) = socket2::Socket::pair(Domain::UNIX, Type::STREAM, None)?;
+        Ok((IoFd::new(a.into(), true)?, IoFd::new(b.into(), true)?))
     }
 
     /// The descriptor number.
@@ -226,49 +193,17 @@ impl IoFd {
         matches!(self.0.kind, Kind::Uring)
     }
 
-    /// Sets an integer socket option (`setsockopt`).
+    /// The socket as socket2 sees it, for its typed socket options (`TCP_NODELAY`,
+    /// `SO_REUSEADDR`, buffer sizes, ...), borrowed from this descriptor.
     ///
     /// ```
     /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
     /// let s = sched.block_on(async { modes::io::IoFd::socket(libc::AF_INET, libc::SOCK_STREAM) }).unwrap();
-    /// s.set_option(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1).unwrap();
+    /// s.socket_ref().set_tcp_nodelay(true).unwrap();
+    /// assert!(s.socket_ref().tcp_nodelay().unwrap());
     /// ```
-    pub fn set_option(&self, level: i32, name: i32, value: i32) -> std::io::Result<()> {
-        // SAFETY: passes a pointer to a live i32 and its size.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.as_raw_fd(),
-                level,
-                name,
-                (&value as *const i32).cast(),
-                std::mem::size_of::<i32>() as libc::socklen_t,
-            )
-        })
-        .map(drop)
-    }
-
-    /// Reads an integer socket option (`getsockopt`).
-    ///
-    /// ```
-    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
-    /// let s = sched.block_on(async { modes::io::IoFd::socket(libc::AF_INET, libc::SOCK_STREAM) }).unwrap();
-    /// s.set_option(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1).unwrap();
-    /// assert_eq!(s.option(libc::IPPROTO_TCP, libc::TCP_NODELAY).unwrap(), 1);
-    /// ```
-    pub fn option(&self, level: i32, name: i32) -> std::io::Result<i32> {
-        let mut v: i32 = 0;
-        let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-        // SAFETY: passes a pointer to a live i32 and its size.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.as_raw_fd(),
-                level,
-                name,
-                (&mut v as *mut i32).cast(),
-                &mut len,
-            )
-        })?;
-        Ok(v)
+    pub fn socket_ref(&self) -> SockRef<'_> {
+        SockRef::from(&self.0.fd)
     }
 
     /// The local address (`getsockname`).
@@ -280,7 +215,7 @@ impl IoFd {
     /// assert!(s.local_addr().unwrap().port() > 0);
     /// ```
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        super::sockaddr::name(self.as_raw_fd(), false)
+        super::sockaddr::name(&self.0.fd, false)
     }
 
     /// The peer's address (`getpeername`).
@@ -291,7 +226,7 @@ impl IoFd {
     /// assert!(s.peer_addr().is_err()); // not connected
     /// ```
     pub fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        super::sockaddr::name(self.as_raw_fd(), true)
+        super::sockaddr::name(&self.0.fd, true)
     }
 
     /// Binds the socket to `addr` (`bind(2)`).
@@ -302,9 +237,7 @@ impl IoFd {
     /// assert!(s.bind("127.0.0.1:0".parse().unwrap()).is_ok());
     /// ```
     pub fn bind(&self, addr: std::net::SocketAddr) -> std::io::Result<()> {
-        let raw = super::sockaddr::RawAddr::from_addr(&addr);
-        // SAFETY: `raw` holds a valid address of `raw.len` bytes.
-        cvt(unsafe { libc::bind(self.as_raw_fd(), raw.as_ptr(), raw.len) }).map(drop)
+        self.socket_ref().bind(&addr.into())
     }
 
     /// Marks the socket as listening (`listen(2)`).
@@ -316,25 +249,22 @@ impl IoFd {
     /// assert!(s.listen(128).is_ok());
     /// ```
     pub fn listen(&self, backlog: i32) -> std::io::Result<()> {
-        // SAFETY: listen(2) on a descriptor we own.
-        cvt(unsafe { libc::listen(self.as_raw_fd(), backlog) }).map(drop)
+        self.socket_ref().listen(backlog)
     }
 
-    /// Shuts down one or both directions (`shutdown(2)`); `how` is `libc::SHUT_RD`,
-    /// `SHUT_WR` or `SHUT_RDWR`.
+    /// Shuts down one or both directions (`shutdown(2)`).
     ///
     /// ```
     /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
     /// sched.block_on(async {
     ///     let (a, b) = modes::io::IoFd::socket_pair().unwrap();
-    ///     a.shutdown(libc::SHUT_WR).unwrap();
+    ///     a.shutdown(std::net::Shutdown::Write).unwrap();
     ///     let (n, _) = b.read(Vec::with_capacity(8)).await;
     ///     assert_eq!(n.unwrap(), 0); // end of stream
     /// });
     /// ```
-    pub fn shutdown(&self, how: i32) -> std::io::Result<()> {
-        // SAFETY: shutdown(2) on a descriptor we own.
-        cvt(unsafe { libc::shutdown(self.as_raw_fd(), how) }).map(drop)
+    pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+        self.socket_ref().shutdown(how)
     }
 }
 
@@ -348,8 +278,8 @@ impl IoFd {
 /// ```
 #[derive(Default)]
 pub struct PollState {
-    pub(crate) read: Option<super::uring::Op<super::stream::StreamRead<Vec<u8>>>>,
-    pub(crate) write: Option<super::uring::Op<super::stream::PollFor>>,
+    pub(crate) read: Option<super::uring::Op<super::uring::op::read::StreamRead<Vec<u8>>>>,
+    pub(crate) write: Option<super::uring::Op<super::uring::op::poll::PollWritable>>,
     /// The buffer io_uring reads go into, kept between reads (empty, its capacity kept).
     pub(crate) spare: Vec<u8>,
 }

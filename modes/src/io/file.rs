@@ -3,80 +3,15 @@
 //! blocking pool, which owns the buffer meanwhile.
 
 use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use io_uring::{opcode, types};
+use rustix::fs::{Mode, OFlags};
 
-use super::buf::{IoBuf, IoBufMut};
-use super::fd::{cvt, FdInner, IoFd, Kind};
-use super::stream::{cvt_size, result, Write};
-use super::uring::{self, Completion};
-
-struct Open {
-    _path: CString,
-}
-
-impl Completion for Open {
-    type Output = std::io::Result<OwnedFd>;
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        Err(e)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        let fd = result(res)? as i32;
-        // SAFETY: a fresh descriptor from openat.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    /// A file opened by a cancelled open is closed, not leaked.
-    fn abandoned(self, res: i32, _flags: u32) {
-        if res >= 0 {
-            // SAFETY: the kernel gave us this descriptor and nobody else has it.
-            drop(unsafe { OwnedFd::from_raw_fd(res) });
-        }
-    }
-}
-
-struct ReadAt<B> {
-    buf: B,
-    _fd: Arc<FdInner>,
-}
-
-impl<B: IoBufMut> Completion for ReadAt<B> {
-    type Output = (std::io::Result<usize>, B);
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        (Err(e), self.buf)
-    }
-
-    fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
-        if res >= 0 {
-            // SAFETY: the kernel wrote `res` bytes at the start of the buffer.
-            unsafe { self.buf.set_init(res as usize) };
-        }
-        (result(res), self.buf)
-    }
-}
-
-struct Fsync {
-    _fd: Arc<FdInner>,
-}
-
-impl Completion for Fsync {
-    type Output = std::io::Result<()>;
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        Err(e)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        result(res).map(drop)
-    }
-}
+use super::buf::{self, IoBuf, IoBufMut};
+use super::fd::{IoFd, Kind};
+use super::uring::op;
 
 fn join_error(e: crate::JoinError) -> std::io::Error {
     std::io::Error::other(format!("blocking I/O job failed: {e}"))
@@ -134,18 +69,14 @@ pub async fn open(path: &Path, flags: i32, mode: u32) -> std::io::Result<IoFd> {
     let uring =
         super::current_backend().ok_or_else(|| std::io::Error::other("I/O outside a runtime"))?;
     let fd = if uring {
-        let entry = opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), c.as_ptr())
-            .flags(flags)
-            .mode(mode)
-            .build();
-        // SAFETY: the entry points into the CString's heap memory, owned by the op data.
-        unsafe { uring::run(entry, Open { _path: c }) }.await?
+        op::wait(op::open::open(c, flags, mode)).await?
     } else {
         blocking(move || {
-            // SAFETY: `c` is a NUL-terminated path that lives across the call.
-            cvt(unsafe { libc::open(c.as_ptr(), flags, mode) })
-                // SAFETY: a fresh descriptor from open.
-                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+            rustix::fs::open(
+                c.as_c_str(),
+                OFlags::from_bits_retain(flags as u32),
+                Mode::from_raw_mode(mode),
+            )
         })
         .await??
     };
@@ -167,41 +98,22 @@ impl IoFd {
     /// });
     /// std::fs::remove_file(&path).unwrap();
     /// ```
-    pub async fn read_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> (std::io::Result<usize>, B) {
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> (std::io::Result<usize>, B) {
         match &self.0.kind {
-            Kind::Uring => {
-                let len = buf.bytes_total().min(u32::MAX as usize) as u32;
-                let entry =
-                    opcode::Read::new(types::Fd(self.as_raw_fd()), buf.stable_mut_ptr(), len)
-                        .offset(pos)
-                        .build();
-                let data = ReadAt {
-                    buf,
-                    _fd: self.0.clone(),
-                };
-                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                unsafe { uring::run(entry, data) }.await
-            }
+            Kind::Uring => op::wait(op::read::read_at(self.0.clone(), buf, pos)).await,
             _ => {
                 let fd = self.0.clone();
-                let (res, mut buf) = with_buf(buf, move |buf: &mut B| {
-                    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
-                    let (ptr, len) = (buf.stable_mut_ptr(), buf.bytes_total());
-                    // SAFETY: writes at most `len` bytes into `buf`, borrowed for the call.
-                    cvt_size(unsafe {
-                        if pos == u64::MAX {
-                            libc::read(raw, ptr.cast(), len)
+                with_buf(buf, move |buf: &mut B| {
+                    buf::read_into(buf, |dst| {
+                        let (init, _) = if pos == u64::MAX {
+                            rustix::io::read(&fd.fd, dst)?
                         } else {
-                            libc::pread(raw, ptr.cast(), len, pos as libc::off_t)
-                        }
+                            rustix::io::pread(&fd.fd, dst, pos)?
+                        };
+                        Ok(init)
                     })
                 })
-                .await;
-                if let Ok(n) = res {
-                    // SAFETY: the kernel wrote `n` bytes at the start of the buffer.
-                    unsafe { buf.set_init(n) };
-                }
-                (res, buf)
+                .await
             }
         }
     }
@@ -223,35 +135,15 @@ impl IoFd {
     /// ```
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> (std::io::Result<usize>, B) {
         match &self.0.kind {
-            Kind::Uring => {
-                let len = buf.bytes_init().min(u32::MAX as usize) as u32;
-                let entry = opcode::Write::new(types::Fd(self.as_raw_fd()), buf.stable_ptr(), len)
-                    .offset(pos)
-                    .build();
-                let data = Write {
-                    buf,
-                    _fd: self.0.clone(),
-                };
-                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                unsafe { uring::run(entry, data) }.await
-            }
+            Kind::Uring => op::wait(op::write::write_at(self.0.clone(), buf, pos)).await,
             _ => {
                 let fd = self.0.clone();
                 with_buf(buf, move |buf: &mut B| {
-                    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
                     let bytes = buf.as_bytes();
-                    // SAFETY: reads `bytes`, borrowed for the call.
-                    cvt_size(unsafe {
-                        if pos == u64::MAX {
-                            libc::write(raw, bytes.as_ptr().cast(), bytes.len())
-                        } else {
-                            libc::pwrite(
-                                raw,
-                                bytes.as_ptr().cast(),
-                                bytes.len(),
-                                pos as libc::off_t,
-                            )
-                        }
+                    Ok(if pos == u64::MAX {
+                        rustix::io::write(&fd.fd, bytes)?
+                    } else {
+                        rustix::io::pwrite(&fd.fd, bytes, pos)?
                     })
                 })
                 .await
@@ -272,21 +164,10 @@ impl IoFd {
     /// ```
     pub async fn sync_all(&self) -> std::io::Result<()> {
         match &self.0.kind {
-            Kind::Uring => {
-                let entry = opcode::Fsync::new(types::Fd(self.as_raw_fd())).build();
-                let data = Fsync {
-                    _fd: self.0.clone(),
-                };
-                // SAFETY: an fsync carries no buffer; `data` keeps the descriptor open.
-                unsafe { uring::run(entry, data) }.await
-            }
+            Kind::Uring => op::wait(op::fsync::fsync(self.0.clone())).await,
             _ => {
                 let fd = self.0.clone();
-                blocking(move || {
-                    // SAFETY: fsync on a descriptor kept open by `fd`.
-                    cvt(unsafe { libc::fsync(std::os::fd::AsRawFd::as_raw_fd(&fd.fd)) }).map(drop)
-                })
-                .await?
+                blocking(move || rustix::fs::fsync(&fd.fd).map_err(std::io::Error::from)).await?
             }
         }
     }

@@ -10,185 +10,50 @@
 use std::future::poll_fn;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use io_uring::{opcode, types};
+use rustix::net::{RecvFlags, SendFlags};
 
-use super::buf::{IoBuf, IoBufMut};
+use super::buf::{self, IoBuf, IoBufMut};
 use super::fd::{FdInner, IoFd, Kind, PollState};
 use super::ready::Direction;
-use super::uring::{self, Completion};
-
-/// A raw pointer that may cross threads inside a future: it points into a buffer the
-/// same future owns.
-#[derive(Clone, Copy)]
-pub(crate) struct SendPtr(pub(crate) usize);
-
-pub(crate) fn result(res: i32) -> std::io::Result<usize> {
-    if res < 0 {
-        Err(std::io::Error::from_raw_os_error(-res))
-    } else {
-        Ok(res as usize)
-    }
-}
-
-pub(crate) fn cvt_size(r: isize) -> std::io::Result<usize> {
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(r as usize)
-    }
-}
-
-/// An io_uring stream read into `buf`.
-pub(crate) struct StreamRead<B> {
-    pub(crate) buf: B,
-    pub(crate) fd: Arc<FdInner>,
-    /// The `poll_read` path: its caller ends the read's count itself, in the same stash
-    /// lock as it puts back what did not fit, so no other read slips in between.
-    pub(crate) poll: bool,
-    /// The bytes the read asked for (at most the buffer's capacity).
-    pub(crate) asked: usize,
-}
-
-impl<B> StreamRead<B> {
-    fn finished(&self) {
-        let waiters = {
-            let mut st = self.fd.stash();
-            st.in_flight -= 1;
-            std::mem::take(&mut st.waiters)
-        };
-        for w in waiters {
-            w.wake();
-        }
-    }
-}
-
-impl<B: IoBufMut> Completion for StreamRead<B> {
-    type Output = (std::io::Result<usize>, B);
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        self.finished();
-        (Err(e), self.buf)
-    }
-
-    fn complete(mut self, res: i32, _flags: u32) -> Self::Output {
-        if !self.poll {
-            self.finished();
-        }
-        if res >= 0 {
-            let drained = (res as usize) < self.asked;
-            self.fd
-                .drained
-                .store(drained, std::sync::atomic::Ordering::Relaxed);
-            // SAFETY: the kernel wrote `res` bytes at the start of the buffer.
-            unsafe { self.buf.set_init(res as usize) };
-        }
-        (result(res), self.buf)
-    }
-
-    fn abandoned(self, res: i32, _flags: u32) {
-        if res > 0 {
-            let n = (res as usize).min(self.asked);
-            // SAFETY: the kernel wrote `n` bytes at the start of the buffer (exactly
-            // these, whatever the buffer counts as initialised: a boxed slice counts all).
-            let got = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), n) };
-            self.fd.stash().data.extend_from_slice(got);
-        }
-        self.finished();
-    }
-}
-
-/// An io_uring write of `buf`'s bytes (positional when `pos` is set on the entry).
-pub(crate) struct Write<B> {
-    pub(crate) buf: B,
-    pub(crate) _fd: Arc<FdInner>,
-}
-
-impl<B: IoBuf> Completion for Write<B> {
-    type Output = (std::io::Result<usize>, B);
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        (Err(e), self.buf)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        (result(res), self.buf)
-    }
-}
+use super::uring::op;
 
 /// The most one `poll_read` asks the ring for (the size of the stream's own buffer).
 const MAX_POLL_READ: usize = 64 * 1024;
 
-/// `IORING_RECVSEND_POLL_FIRST`.
-const POLL_FIRST: u16 = 1;
-
-fn read_entry(fd: &FdInner, ptr: *mut u8, len: u32) -> io_uring::squeue::Entry {
-    let raw = types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd));
-    if fd.socket {
-        // A socket the last read drained (fewer bytes than asked) most likely has nothing
-        // now: wait for data first instead of a receive attempt that would fail.
-        let drained = fd.drained.load(std::sync::atomic::Ordering::Relaxed);
-        let ioprio = if drained { POLL_FIRST } else { 0 };
-        opcode::Recv::new(raw, ptr, len).ioprio(ioprio).build()
-    } else {
-        opcode::Read::new(raw, ptr, len).offset(u64::MAX).build()
-    }
+/// `rustix`'s error as `std`'s.
+fn io_err(e: rustix::io::Errno) -> std::io::Error {
+    e.into()
 }
 
-fn write_entry(fd: &FdInner, ptr: *const u8, len: u32) -> io_uring::squeue::Entry {
-    let raw = types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd));
-    if fd.socket {
-        // MSG_NOSIGNAL: a closed peer is an EPIPE error, not a SIGPIPE.
-        opcode::Send::new(raw, ptr, len)
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
-    } else {
-        opcode::Write::new(raw, ptr, len).offset(u64::MAX).build()
-    }
-}
-
-/// One non-blocking send on a socket (or write on another descriptor; a non-socket
-/// never reports `WouldBlock` here, as it is in blocking mode).
-fn try_send(fd: &FdInner, src: &[u8]) -> std::io::Result<usize> {
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
+/// Retries `f` while it is interrupted (`EINTR`).
+fn retry<T>(mut f: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     loop {
-        // SAFETY: reads `src.len()` bytes of `src`.
-        let r = cvt_size(unsafe {
-            if fd.socket {
-                libc::send(
-                    raw,
-                    src.as_ptr().cast(),
-                    src.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
-            } else {
-                libc::write(raw, src.as_ptr().cast(), src.len())
-            }
-        });
-        match r {
+        match f() {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             r => return r,
         }
     }
 }
 
-/// An io_uring poll request: completes when the descriptor is ready.
-pub(crate) struct PollFor {
-    _fd: Arc<FdInner>,
+/// One send of `src` with `flags` (`MSG_NOSIGNAL` always: a closed peer is an `EPIPE`
+/// error, not a SIGPIPE), or a `write` on a descriptor that is not a socket (a pipe).
+pub(crate) fn send(fd: &FdInner, src: &[u8], flags: SendFlags) -> std::io::Result<usize> {
+    if fd.socket {
+        match rustix::net::send(&fd.fd, src, flags | SendFlags::NOSIGNAL) {
+            Err(rustix::io::Errno::NOTSOCK) => {}
+            r => return r.map_err(io_err),
+        }
+    }
+    rustix::io::write(&fd.fd, src).map_err(io_err)
 }
 
-impl Completion for PollFor {
-    type Output = std::io::Result<()>;
-
-    fn failed(self, e: std::io::Error) -> Self::Output {
-        Err(e)
-    }
-
-    fn complete(self, res: i32, _flags: u32) -> Self::Output {
-        result(res).map(drop)
-    }
+/// One non-blocking send on a socket (or write on another descriptor; a non-socket
+/// never reports `WouldBlock` here, as it is in blocking mode).
+fn try_send(fd: &FdInner, src: &[u8]) -> std::io::Result<usize> {
+    retry(|| send(fd, src, SendFlags::DONTWAIT))
 }
 
 /// How a stream read starts, decided under the stash lock.
@@ -201,51 +66,73 @@ pub(crate) enum Start {
     Submit,
 }
 
-/// One non-blocking receive of up to `len` bytes at `dst` on a socket; records whether it
-/// drained the socket.
-///
-/// # Safety
-/// `dst` points to `len` writable bytes.
-unsafe fn try_recv(fd: &FdInner, dst: *mut u8, len: usize) -> std::io::Result<usize> {
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.fd);
-    loop {
-        // SAFETY: the caller's contract: `len` writable bytes at `dst`.
-        let r = cvt_size(unsafe { libc::recv(raw, dst.cast(), len, libc::MSG_DONTWAIT) });
-        match r {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                fd.drained.store(true, std::sync::atomic::Ordering::Relaxed);
-                return Err(e);
-            }
-            Ok(n) => {
-                fd.drained
-                    .store(n < len, std::sync::atomic::Ordering::Relaxed);
-                return Ok(n);
-            }
-            r => return r,
-        }
+/// Where a stream read's bytes go: an owned buffer or the caller's slice.
+trait Dest {
+    /// How many bytes fit.
+    fn room(&self) -> usize;
+    /// Copies the start of `src` (what fits); returns how many bytes.
+    fn copy_in(&mut self, src: &[u8]) -> usize;
+    /// One non-blocking receive from the socket `fd` into it.
+    fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize>;
+}
+
+/// An owned buffer as a read's destination (from its start, up to its capacity).
+struct Owned<'a, B>(&'a mut B);
+
+impl<B: IoBufMut> Dest for Owned<'_, B> {
+    fn room(&self) -> usize {
+        self.0.bytes_total()
+    }
+    fn copy_in(&mut self, src: &[u8]) -> usize {
+        buf::fill(self.0, src)
+    }
+    fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        buf::read_into(self.0, |dst| {
+            let ((init, _), _) = rustix::net::recv(&fd.fd, dst, RecvFlags::DONTWAIT)?;
+            Ok(init)
+        })
     }
 }
 
-/// Hands stashed bytes to `take` (which copies what fits and says how many); else, on a
-/// socket whose last read filled its buffer (more is likely waiting), receives straight
-/// into `direct` (`len` bytes at a pointer) without the ring: no completion to wait for,
-/// no wake, no copy; else says to submit a read (now counted in flight). All under the
-/// stash lock, so no other read of the stream slips in between.
-///
-/// # Safety
-/// `direct`, if given, points to writable bytes of the given length, not otherwise
-/// borrowed during this call.
-unsafe fn take_stash_or_start(
-    fd: &FdInner,
-    cx: &mut Context<'_>,
-    take: impl FnOnce(&[u8]) -> usize,
-    direct: Option<(*mut u8, usize)>,
-) -> Poll<Start> {
+impl Dest for &mut [u8] {
+    fn room(&self) -> usize {
+        self.len()
+    }
+    fn copy_in(&mut self, src: &[u8]) -> usize {
+        let n = src.len().min(self.len());
+        self[..n].copy_from_slice(&src[..n]);
+        n
+    }
+    fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        let (n, _) = rustix::net::recv(&fd.fd, &mut **self, RecvFlags::DONTWAIT)?;
+        Ok(n)
+    }
+}
+
+/// One non-blocking receive into `dst` on a socket; records whether it drained the
+/// socket.
+fn try_recv(fd: &FdInner, dst: &mut impl Dest) -> std::io::Result<usize> {
+    let len = dst.room();
+    let res = retry(|| dst.recv(fd));
+    match &res {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            fd.drained.store(true, Ordering::Relaxed);
+        }
+        Ok(n) => fd.drained.store(*n < len, Ordering::Relaxed),
+        Err(_) => {}
+    }
+    res
+}
+
+/// Copies stashed bytes into `dst`; else, on a socket whose last read filled its buffer
+/// (more is likely waiting), receives straight into `dst` without the ring: no
+/// completion to wait for, no wake, no copy; else says to submit a read (now counted in
+/// flight). All under the stash lock, so no other read of the stream slips in between.
+fn take_stash_or_start(fd: &FdInner, cx: &mut Context<'_>, dst: &mut impl Dest) -> Poll<Start> {
     let mut st = fd.stash();
     let avail = st.available();
     if !avail.is_empty() {
-        let n = take(avail);
+        let n = dst.copy_in(avail);
         st.consume(n);
         return Poll::Ready(Start::Stashed(n));
     }
@@ -255,28 +142,14 @@ unsafe fn take_stash_or_start(
         }
         return Poll::Pending;
     }
-    if let Some((ptr, len)) = direct {
-        if fd.socket && len > 0 && !fd.drained.load(std::sync::atomic::Ordering::Relaxed) {
-            // SAFETY: the caller's contract on `direct`.
-            match unsafe { try_recv(fd, ptr, len) } {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                res => return Poll::Ready(Start::Direct(res)),
-            }
+    if fd.socket && dst.room() > 0 && !fd.drained.load(Ordering::Relaxed) {
+        match try_recv(fd, dst) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            res => return Poll::Ready(Start::Direct(res)),
         }
     }
     st.in_flight += 1;
     Poll::Ready(Start::Submit)
-}
-
-/// Copies the start of `src` into `buf` (up to its capacity) and makes that its contents.
-fn fill<B: IoBufMut>(buf: &mut B, src: &[u8]) -> usize {
-    let n = src.len().min(buf.bytes_total());
-    // SAFETY: `n` fits in the buffer's capacity; the regions do not overlap.
-    unsafe {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr(), n);
-        buf.set_init(n);
-    }
-    n
 }
 
 impl IoFd {
@@ -301,52 +174,29 @@ impl IoFd {
         }
         match &self.0.kind {
             Kind::Uring => {
-                let start = poll_fn(|cx| {
-                    let direct = Some((buf.stable_mut_ptr(), buf.bytes_total()));
-                    // SAFETY: `direct` is `buf`'s memory, `bytes_total` bytes of it
-                    // writable; `buf` is touched meanwhile only by `take`, which runs
-                    // instead of the direct receive, never with it.
-                    unsafe { take_stash_or_start(&self.0, cx, |s| fill(&mut buf, s), direct) }
-                })
-                .await;
+                let start =
+                    poll_fn(|cx| take_stash_or_start(&self.0, cx, &mut Owned(&mut buf))).await;
                 match start {
                     Start::Stashed(n) => return (Ok(n), buf),
-                    Start::Direct(res) => {
-                        if let Ok(n) = res {
-                            // SAFETY: the kernel wrote `n` bytes at the start of the buffer.
-                            unsafe { buf.set_init(n) };
-                        }
-                        return (res, buf);
-                    }
+                    Start::Direct(res) => return (res, buf),
                     Start::Submit => {}
                 }
-                let ptr = buf.stable_mut_ptr();
-                let len = buf.bytes_total().min(u32::MAX as usize) as u32;
-                let entry = read_entry(&self.0, ptr, len);
-                let data = StreamRead {
+                op::wait(op::read::stream_read(
+                    self.0.clone(),
                     buf,
-                    fd: self.0.clone(),
-                    poll: false,
-                    asked: len as usize,
-                };
-                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                unsafe { uring::run(entry, data) }.await
+                    usize::MAX,
+                    false,
+                ))
+                .await
             }
             Kind::Ready(src) => {
-                let fd = self.as_raw_fd();
-                let ptr = SendPtr(buf.stable_mut_ptr() as usize);
-                let len = buf.bytes_total();
+                let fd = &self.0;
+                let b = &mut buf;
                 let res = src
-                    .io(Direction::Read, || {
-                        // SAFETY: writes at most `len` bytes into `buf`, which this
-                        // future owns and does not touch meanwhile.
-                        cvt_size(unsafe { libc::read(fd, ptr.0 as *mut libc::c_void, len) })
+                    .io(Direction::Read, move || {
+                        buf::read_into(&mut *b, |dst| Ok(rustix::io::read(&fd.fd, dst)?.0))
                     })
                     .await;
-                if let Ok(n) = res {
-                    // SAFETY: the kernel wrote `n` bytes at the start of the buffer.
-                    unsafe { buf.set_init(n) };
-                }
                 (res, buf)
             }
             Kind::Blocking => self.read_at(buf, u64::MAX).await,
@@ -365,7 +215,7 @@ impl IoFd {
     ///     assert_eq!(buf.len(), 10); // the buffer comes back
     /// });
     /// ```
-    pub async fn write<B: IoBuf>(&self, buf: B) -> (std::io::Result<usize>, B) {
+    pub async fn write<B: IoBuf>(&self, mut buf: B) -> (std::io::Result<usize>, B) {
         if let Err(e) = super::check_runtime() {
             return (Err(e), buf);
         }
@@ -380,36 +230,14 @@ impl IoFd {
                         res => return (res, buf),
                     }
                 }
-                let len = buf.bytes_init().min(u32::MAX as usize) as u32;
-                let entry = write_entry(&self.0, buf.stable_ptr(), len);
-                let data = Write {
-                    buf,
-                    _fd: self.0.clone(),
-                };
-                // SAFETY: the entry points into `buf`'s heap memory, owned by `data`.
-                unsafe { uring::run(entry, data) }.await
+                op::wait(op::write::stream_write(self.0.clone(), buf)).await
             }
             Kind::Ready(src) => {
-                let fd = self.as_raw_fd();
-                let ptr = SendPtr(buf.stable_ptr() as usize);
-                let len = buf.bytes_init();
+                let fd = &self.0;
+                let b = &mut buf;
                 let res = src
-                    .io(Direction::Write, || {
-                        // SAFETY: reads `len` initialised bytes of `buf`, owned by this
-                        // future. MSG_NOSIGNAL: a closed peer is an error, not SIGPIPE.
-                        cvt_size(unsafe {
-                            libc::send(fd, ptr.0 as *const libc::c_void, len, libc::MSG_NOSIGNAL)
-                        })
-                        .or_else(|e| {
-                            if e.raw_os_error() == Some(libc::ENOTSOCK) {
-                                // SAFETY: as above, for a pipe.
-                                cvt_size(unsafe {
-                                    libc::write(fd, ptr.0 as *const libc::c_void, len)
-                                })
-                            } else {
-                                Err(e)
-                            }
-                        })
+                    .io(Direction::Write, move || {
+                        send(fd, b.as_bytes(), SendFlags::empty())
                     })
                     .await;
                 (res, buf)
@@ -476,17 +304,8 @@ impl IoFd {
                     res?;
                     return Poll::Ready(Ok(k));
                 }
-                let (ptr, len) = (dst.as_mut_ptr(), dst.len());
-                let copy = |src: &[u8]| {
-                    let n = src.len().min(dst.len());
-                    dst[..n].copy_from_slice(&src[..n]);
-                    n
-                };
-                // SAFETY: `ptr` is `dst`'s memory, `len` bytes; `dst` is touched meanwhile
-                // only by `copy`, which runs instead of the direct receive, never with it.
-                let start = std::task::ready!(unsafe {
-                    take_stash_or_start(&self.0, cx, copy, Some((ptr, len)))
-                });
+                let len = dst.len();
+                let start = std::task::ready!(take_stash_or_start(&self.0, cx, &mut &mut *dst));
                 match start {
                     Start::Stashed(n) => return Poll::Ready(Ok(n)),
                     Start::Direct(res) => return Poll::Ready(res),
@@ -498,16 +317,7 @@ impl IoFd {
                         let mut tmp = std::mem::take(&mut state.spare);
                         tmp.clear();
                         tmp.reserve(want);
-                        let entry = read_entry(&self.0, tmp.as_mut_ptr(), want as u32);
-                        let data = StreamRead {
-                            buf: tmp,
-                            fd: self.0.clone(),
-                            poll: true,
-                            asked: want,
-                        };
-                        // SAFETY: the entry points into `tmp`'s heap memory, owned by
-                        // `data`.
-                        match unsafe { uring::submit(entry, data) } {
+                        match op::read::stream_read(self.0.clone(), tmp, want, true) {
                             Ok(op) => state.read = Some(op),
                             Err((e, data)) => {
                                 data.finished();
@@ -517,20 +327,11 @@ impl IoFd {
                     }
                 }
             },
-            Kind::Ready(src) => {
-                let fd = self.as_raw_fd();
-                src.poll_io(Direction::Read, cx, || {
-                    // SAFETY: writes at most `dst.len()` bytes into `dst`.
-                    cvt_size(unsafe { libc::read(fd, dst.as_mut_ptr().cast(), dst.len()) })
-                })
-            }
-            Kind::Blocking => {
-                let fd = self.as_raw_fd();
-                // SAFETY: a file read into `dst`; files are always "ready".
-                Poll::Ready(cvt_size(unsafe {
-                    libc::read(fd, dst.as_mut_ptr().cast(), dst.len())
-                }))
-            }
+            Kind::Ready(src) => src.poll_io(Direction::Read, cx, || {
+                rustix::io::read(&self.0.fd, &mut *dst).map_err(io_err)
+            }),
+            // A file is always "ready".
+            Kind::Blocking => Poll::Ready(rustix::io::read(&self.0.fd, dst).map_err(io_err)),
         }
     }
 
@@ -571,15 +372,7 @@ impl IoFd {
                 }
                 match try_send(&self.0, src) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        let entry =
-                            opcode::PollAdd::new(types::Fd(self.as_raw_fd()), libc::POLLOUT as u32)
-                                .build();
-                        let data = PollFor {
-                            _fd: self.0.clone(),
-                        };
-                        // SAFETY: a poll request carries no buffer; `data` keeps the
-                        // descriptor open.
-                        match unsafe { uring::submit(entry, data) } {
+                        match op::poll::writable(self.0.clone()) {
                             Ok(op) => state.write = Some(op),
                             Err((e, _)) => return Poll::Ready(Err(e)),
                         }
@@ -587,22 +380,10 @@ impl IoFd {
                     res => return Poll::Ready(res),
                 }
             },
-            Kind::Ready(source) => {
-                let fd = self.as_raw_fd();
-                source.poll_io(Direction::Write, cx, || {
-                    // SAFETY: reads `src.len()` bytes of `src`.
-                    cvt_size(unsafe {
-                        libc::send(fd, src.as_ptr().cast(), src.len(), libc::MSG_NOSIGNAL)
-                    })
-                })
-            }
-            Kind::Blocking => {
-                let fd = self.as_raw_fd();
-                // SAFETY: a file write from `src`.
-                Poll::Ready(cvt_size(unsafe {
-                    libc::write(fd, src.as_ptr().cast(), src.len())
-                }))
-            }
+            Kind::Ready(source) => source.poll_io(Direction::Write, cx, || {
+                send(&self.0, src, SendFlags::empty())
+            }),
+            Kind::Blocking => Poll::Ready(rustix::io::write(&self.0.fd, src).map_err(io_err)),
         }
     }
 }

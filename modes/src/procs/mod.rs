@@ -12,7 +12,7 @@
 //!  parent (any number of threads)          fork server (1 thread)       workers
 //!  ┌──────────────────────────────┐  ctl   ┌──────────────────┐ fork ┌──────────┐
 //!  │ Single loop: tasks, timers   │◄──────►│ poll(ctl, SIGCHLD)├─────►│ worker 0 │
-//!  │ "runtime-fork-server" reader │        │ waitpid, reports │      └──────────┘
+//!  │ "runtime-proc-control" reader│        │ waitpid, reports │      └──────────┘
 //!  │ "runtime-proc-reader" x N    │◄──── one socket per worker ─────►│ worker 1 │
 //!  └──────────────────────────────┘                                   └──────────┘
 //! ```
@@ -107,9 +107,15 @@
 //!   same addresses. Code from a library loaded (`dlopen`) after `build()` does not exist
 //!   in workers; calling it crashes that worker, which fails that job only.
 
+mod conn;
+mod control;
+mod dispatch;
+mod exit_status;
 mod fork_server;
 mod ipc;
 mod pool;
+mod reader;
+mod reply;
 mod worker;
 
 pub(crate) use pool::Pool;

@@ -8,25 +8,24 @@
 //! No timer is given to hyper, so its timeouts (header read) are off.
 
 use std::convert::Infallible;
-use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_io::{AsyncRead, AsyncWrite};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::rt::ReadBufCursor;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::JoinHandle;
+
+#[path = "hyper_io.rs"]
+mod hyper_io;
+pub use hyper_io::FuturesIo;
 
 /// Any error of the client (I/O or HTTP), as aiohttp's `ClientError`.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -50,75 +49,6 @@ pub const TITLES: [&str; POST_COUNT] = [
     "nesciunt iure omnis dolorem tempora et accusantium",
     "optio molestias id quia eum",
 ];
-
-/// The most bytes one `poll_read` zero-fills and asks the stream for.
-const READ_CHUNK: usize = 16 * 1024;
-
-/// A `futures_io` stream (`AsyncRead + AsyncWrite`) seen through hyper's `rt::Read` and
-/// `rt::Write`: hyper-util's `TokioIo`, for futures-io.
-#[derive(Debug)]
-pub struct FuturesIo<T>(T);
-
-impl<T> FuturesIo<T> {
-    /// Wraps `io`.
-    pub fn new(io: T) -> FuturesIo<T> {
-        FuturesIo(io)
-    }
-
-    /// The wrapped stream.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T: AsyncRead + Unpin> hyper::rt::Read for FuturesIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        // SAFETY: nothing is de-initialised: the bytes are only overwritten with zeros
-        // (below) and then with what the stream reads.
-        let unfilled = unsafe { buf.as_mut() };
-        let len = unfilled.len().min(READ_CHUNK);
-        let dst: &mut [MaybeUninit<u8>] = &mut unfilled[..len];
-        for b in dst.iter_mut() {
-            b.write(0);
-        }
-        // SAFETY: every byte of `dst` was just initialised (zeroed), and `MaybeUninit<u8>`
-        // has the layout of `u8`, so this is a valid `&mut [u8]` over the same memory,
-        // borrowed only for this call.
-        let dst: &mut [u8] = unsafe { &mut *(dst as *mut [MaybeUninit<u8>] as *mut [u8]) };
-        match Pin::new(&mut self.0).poll_read(cx, dst) {
-            Poll::Ready(Ok(n)) => {
-                let n = n.min(len);
-                // SAFETY: the first `n <= len` bytes of the unfilled part are initialised
-                // (zeroed above, then filled by the read).
-                unsafe { buf.advance(n) };
-                Poll::Ready(Ok(()))
-            }
-            other => other.map(|r| r.map(|_| ())),
-        }
-    }
-}
-
-impl<T: AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
-    }
-}
 
 /// What the server has seen, for the tests (keep-alive: one connection, many requests).
 #[derive(Clone, Debug, Default)]

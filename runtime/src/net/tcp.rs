@@ -269,11 +269,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
-        self.fd.shutdown(match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
-        })
+        self.fd.shutdown(how)
     }
 
     /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
@@ -288,8 +284,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn set_nodelay(&self, on: bool) -> std::io::Result<()> {
-        self.fd
-            .set_option(libc::IPPROTO_TCP, libc::TCP_NODELAY, on as i32)
+        self.fd.socket_ref().set_tcp_nodelay(on)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -303,7 +298,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn nodelay(&self) -> std::io::Result<bool> {
-        Ok(self.fd.option(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
+        self.fd.socket_ref().tcp_nodelay()
     }
 
     /// The peer's address.

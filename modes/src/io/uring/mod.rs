@@ -90,19 +90,6 @@ pub(crate) unsafe fn submit<T: Completion>(
     })
 }
 
-/// Submits `entry` and waits for its completion: [`submit`], then the `Op`, or
-/// [`Completion::failed`] if it could not be submitted.
-///
-/// # Safety
-/// As for [`submit`].
-pub(crate) async unsafe fn run<T: Completion>(entry: squeue::Entry, data: T) -> T::Output {
-    // SAFETY: the caller's contract, passed on.
-    match unsafe { submit(entry, data) } {
-        Ok(op) => op.await,
-        Err((e, data)) => data.failed(e),
-    }
-}
-
 fn no_ring() -> std::io::Error {
     let in_runtime = crate::context::with(|s| s.is_some());
     if in_runtime {

@@ -1,5 +1,23 @@
-//! One io_uring operation: the cell the kernel's completion lands in, and the future
-//! that owns the operation's resources.
+//! io_uring operations: the cell the kernel's completion lands in, the future that owns
+//! an operation's resources, and one file per operation the I/O layer submits (as
+//! monoio's `op/`).
+//!
+//! Each operation file holds a safe constructor that takes what the kernel will read or
+//! write (an owned buffer, a boxed address, a path) into the operation's data, builds the
+//! SQE pointing into that data, and makes the one `unsafe` call to [`submit`] with the
+//! reason it is sound. `io/stream.rs`, `io/file.rs`, `io/net.rs` and `io/accept.rs` call
+//! only these safe functions.
+//!
+//! | file          | opcodes                     | used by                               |
+//! |---------------|-----------------------------|---------------------------------------|
+//! | `read.rs`     | `Recv`, `Read`              | stream reads, `read_at`               |
+//! | `write.rs`    | `Send`, `Write`             | stream writes, `write_at`             |
+//! | `poll.rs`     | `PollAdd`                   | `poll_write` waiting for room         |
+//! | `connect.rs`  | `Connect`                   | `connect`                             |
+//! | `accept.rs`   | `Accept` (and its probe)    | `accept`                              |
+//! | `msg.rs`      | `SendMsg`, `RecvMsg`        | `send_to`, `recv_from`                |
+//! | `open.rs`     | `OpenAt`                    | `open`                                |
+//! | `fsync.rs`    | `Fsync`                     | `sync_all`                            |
 //!
 //! Invariants (the cancellation-safety argument):
 //! 1. Every submitted SQE carries `user_data = Arc::into_raw(cell)`: the kernel holds one
@@ -11,14 +29,25 @@
 //!    (`State::Abandoned`) and is released only by the reaper, after the CQE: the kernel
 //!    never writes into freed memory, cancelled or not.
 //! 3. What a completed-but-abandoned operation produced is handed to
-//!    [`Completion::abandoned`]: an opened file is closed there, an accepted connection
-//!    is kept on its listener for the next accept (`io/accept.rs`) and a read's bytes
-//!    for the next read, so nothing leaks and nothing is lost.
+//!    [`Completion::abandoned`]: an opened file is closed there (`open.rs`), an accepted
+//!    connection is kept on its listener for the next accept (`accept.rs`) and a read's
+//!    bytes for the next read (`read.rs`), so nothing leaks and nothing is lost.
 //! 4. A cancel request holds its own strong count of the cell (`user_data` tagged with
 //!    [`CANCEL_TAG`]), released when the cancel's CQE is reaped: the address the cancel
 //!    names cannot be reused by another operation meanwhile.
 //! 5. All state changes happen under the cell's mutex; the waker is woken after the lock
 //!    is released.
+//! 6. Every operation on a descriptor holds a clone of its `Arc<FdInner>` in its data, so
+//!    the number is not closed (and reused) while an SQE naming it may still run.
+
+pub(crate) mod accept;
+pub(crate) mod connect;
+pub(crate) mod fsync;
+pub(crate) mod msg;
+pub(crate) mod open;
+pub(crate) mod poll;
+pub(crate) mod read;
+pub(crate) mod write;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,14 +58,38 @@ use std::task::{Context, Poll, Waker};
 
 use super::ring::RingShared;
 
+/// The outcome of a submission: the operation's future, or (not submitted) the error
+/// with the data given back.
+pub(crate) type Submitted<T> = Result<Op<T>, (std::io::Error, T)>;
+
+/// Waits for a submitted operation, or gives [`Completion::failed`] if it was not
+/// submitted.
+pub(crate) async fn wait<T: Completion>(submitted: Submitted<T>) -> T::Output {
+    match submitted {
+        Ok(op) => op.await,
+        Err((e, data)) => data.failed(e),
+    }
+}
+
+/// A CQE's result as a byte count (`res` < 0 is `-errno`).
+pub(crate) fn result(res: i32) -> std::io::Result<usize> {
+    if res < 0 {
+        Err(std::io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as usize)
+    }
+}
+
+/// The raw descriptor an SQE names.
+pub(crate) fn raw(fd: &crate::io::fd::FdInner) -> io_uring::types::Fd {
+    io_uring::types::Fd(std::os::fd::AsRawFd::as_raw_fd(&fd.fd))
+}
+
 /// Low bit of a `user_data` that is a cancel request for the cell it points to.
 pub(crate) const CANCEL_TAG: u64 = 1;
 
-/// What an operation does with its completion.
-///
-/// ```ignore
-/// // crate-internal trait; see `modes::io::ops` for its implementations.
-/// ```
+/// What an operation does with its completion. Implemented by the operations of this
+/// module's files (`read.rs`'s `StreamRead`, `accept.rs`'s `Accept`, ...).
 pub(crate) trait Completion: Send + 'static {
     /// What the operation's future returns.
     type Output;

@@ -1,0 +1,66 @@
+//! The control socket's reader thread: spawn replies and exit reports from the fork
+//! server, and the fork server's own end (steps 3 and 10-11 of the protocol in
+//! `procs/mod.rs`).
+
+use std::io;
+use std::sync::Arc;
+
+use super::exit_status::describe;
+use super::ipc::FrameReader;
+use super::kind;
+use super::pool::Inner;
+
+impl Inner {
+    /// The control socket's reader: spawn replies and exit reports from the fork server.
+    pub(super) fn control_reader(self: Arc<Self>) {
+        // `shutdown` closes the socket only after this thread is joined.
+        let mut r = FrameReader::new(self.ctl.raw());
+        while let Ok(Some(f)) = r.read() {
+            let word = |b: &[u8]| i32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
+            let mut st = self.state.lock();
+            match f.kind {
+                kind::SPAWNED | kind::SPAWN_FAILED if f.body.len() >= 4 => {
+                    let (slot, gen) = ((f.id & 0xffff_ffff) as usize, (f.id >> 32) as u32);
+                    if let Some(s) = st.slots.get_mut(slot).filter(|s| s.gen == gen) {
+                        if f.kind == kind::SPAWNED {
+                            s.pid = Some(word(&f.body));
+                        } else {
+                            s.spawn_error = Some(word(&f.body));
+                        }
+                    }
+                }
+                kind::EXITED if f.body.len() >= 4 => {
+                    st.exits.insert(f.id as libc::pid_t, word(&f.body));
+                }
+                _ => {}
+            }
+            drop(st);
+            self.cv.notify_all();
+        }
+        // EOF: the fork server exited (shutdown) or died. Reap it: it has closed its
+        // socket, so it is exiting; this wait is short.
+        {
+            let mut st = self.state.lock();
+            st.fork_server_gone = true;
+            self.cv.notify_all();
+        }
+        let mut status = 0;
+        // SAFETY: `status` is a live int; the fork server is our child, reaped only here.
+        while unsafe { libc::waitpid(self.fork_server, &mut status, 0) } < 0
+            && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        {}
+        let closed = {
+            let mut st = self.state.lock();
+            st.fork_server_reaped = true;
+            self.cv.notify_all();
+            st.closed
+        };
+        if !closed {
+            self.break_pool(format!(
+                "the fork server (process {}) exited unexpectedly ({}): no worker can start",
+                self.fork_server,
+                describe(Some(status), None, false)
+            ));
+        }
+    }
+}
