@@ -17,7 +17,7 @@
 //! 3. `end_park` resets to `EMPTY`. The caller re-checks its queues after every park:
 //!    a park may return spuriously, never late.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,16 +125,9 @@ impl Unparker {
 
     /// An unparker that writes a fresh eventfd (for a ring to read). `Err` says why not.
     pub(crate) fn eventfd() -> Result<Unparker, String> {
-        // SAFETY: eventfd has no memory-safety preconditions; we check its result.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(format!(
-                "eventfd failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        use rustix::event::{eventfd, EventfdFlags};
+        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
+            .map_err(|e| format!("eventfd failed: {}", std::io::Error::from(e)))?;
         Ok(Unparker(Arc::new(Inner {
             state: ParkState::new(),
             signal: Signal::EventFd(FdSlot::new(fd)),

@@ -3,8 +3,8 @@
 //!
 //! Each file checks one protocol exhaustively over thread interleavings: the task flags
 //! (wake during poll is async-task's; ours are cancel vs completion and done-callback vs
-//! completion), the park/unpark state machine, the GIL hand-off, the idle-worker wake rule,
-//! the io_uring operation cell (completion vs poll vs drop), and the ring's
+//! completion), the park/unpark state machine, the GIL hand-off, the idle-worker wake
+//! rule, the io_uring operation cell (completion vs poll vs drop), and the ring's
 //! remote-submission park protocol.
 
 mod flags;

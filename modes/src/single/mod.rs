@@ -360,7 +360,13 @@ impl Shared {
             }
             let stop_pending = main.is_none() && self.stopping.load(Ordering::Acquire);
             let woken = main_wake.woken.load(Ordering::Acquire);
-            if core.is_idle() && !self.injected.load(Ordering::Acquire) && !woken && !stop_pending {
+            let procs_woken = self.procs.as_ref().is_some_and(|p| p.sockets_woken());
+            if core.is_idle()
+                && !self.injected.load(Ordering::Acquire)
+                && !woken
+                && !stop_pending
+                && !procs_woken
+            {
                 self.park(core);
             }
         }
@@ -371,6 +377,11 @@ impl Shared {
         // Like asyncio's select(timeout=0) at each `_run_once`: submit queued I/O, and
         // queue the tasks whose I/O completed.
         core.driver.poll_io();
+        // Processes: the worker sockets are I/O of this loop; their results wake tasks
+        // here, on this thread (`procs/sockets.rs`).
+        if let Some(p) = &self.procs {
+            p.drive_sockets();
+        }
         if self.injected.load(Ordering::Acquire) {
             let mut inj = self.injector.lock();
             self.injected.store(false, Ordering::Relaxed);
@@ -414,7 +425,14 @@ impl Shared {
             if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
                 let until = std::time::Instant::now() + PROCS_SPIN;
                 while std::time::Instant::now() < until {
-                    if self.injected.load(Ordering::Acquire) || !core.is_idle() {
+                    // The result arrives as a completion on this loop's ring (reaped
+                    // here, it wakes the pool's sockets) or, on the readiness backend,
+                    // as the reactor's wake of the same.
+                    core.driver.poll_io();
+                    if self.injected.load(Ordering::Acquire)
+                        || !core.is_idle()
+                        || self.procs.as_ref().is_some_and(|p| p.sockets_woken())
+                    {
                         core.spin_misses.set(0);
                         return false;
                     }
@@ -497,6 +515,10 @@ impl Shared {
                 }
             }
             drop(self.driver.timers.drain());
+            // The worker sockets' I/O goes while the ring is still there.
+            if let Some(p) = &self.procs {
+                p.close_sockets();
+            }
             let leftover: Vec<LoopItem> = {
                 let mut q = self.injector.lock();
                 self.closed.store(true, Ordering::Release);
