@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Context;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,9 @@ use async_task::Runnable;
 
 use crate::driver::Unparker;
 use crate::sched::Scheduler;
-use crate::task::{self, JoinHandle, Meta, Registry};
+use crate::task::{self, JoinHandle, Meta, Registry, Schedule};
 
-pub(crate) struct Pool {
+pub(crate) struct BlockingPool {
     state: Mutex<State>,
     cv: Condvar,
     max_threads: usize,
@@ -52,13 +53,13 @@ struct State {
     busy: HashSet<ThreadId>,
 }
 
-impl Pool {
+impl BlockingPool {
     pub(crate) fn new(
         max_threads: usize,
         keep_alive: Duration,
         owner: Option<Unparker>,
-    ) -> Arc<Pool> {
-        Arc::new(Pool {
+    ) -> Arc<BlockingPool> {
+        Arc::new(BlockingPool {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
             max_threads: max_threads.max(1),
@@ -76,7 +77,7 @@ impl Pool {
 
     /// Spawns `f` on the pool; while it runs, `owner` is the thread's current runtime.
     pub(crate) fn spawn<F, R>(
-        self: &Arc<Pool>,
+        self: &Arc<BlockingPool>,
         owner: Scheduler,
         f: F,
         spawned_at: &'static Location<'static>,
@@ -86,20 +87,14 @@ impl Pool {
         R: Send + 'static,
     {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let pool = self.clone();
         let fut = async move {
             let _ctx = crate::context::enter(owner);
             f()
         };
-        task::spawn(
-            &Scheduler(crate::sched::Engine::Blocking(pool)),
-            fut,
-            None,
-            spawned_at,
-        )
+        task::spawn(self.clone(), fut, None, spawned_at)
     }
 
-    pub(crate) fn schedule(self: &Arc<Pool>, r: Runnable<Meta>) {
+    fn schedule(self: &Arc<BlockingPool>, r: Runnable<Meta>) {
         let mut st = self.lock();
         if st.shutdown {
             drop(st);
@@ -134,7 +129,7 @@ impl Pool {
         }
     }
 
-    fn worker(self: Arc<Pool>) {
+    fn worker(self: Arc<BlockingPool>) {
         let mut st = self.lock();
         loop {
             if let Some(r) = st.queue.pop_front() {
@@ -190,5 +185,31 @@ impl Pool {
         if let Some(u) = &self.owner {
             u.unpark();
         }
+    }
+}
+
+// SAFETY: `schedule_local` never takes a job: every one goes through the pool's queue
+// (`schedule_remote`), on a clone of the pool's `Arc`.
+unsafe impl Schedule for BlockingPool {
+    fn schedule_local(&self, task: Runnable<Meta>, _yielded: bool) -> Result<(), Runnable<Meta>> {
+        Err(task)
+    }
+
+    fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
+        self.schedule(task);
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A job's handle joined from any thread (a worker too: a job never waits for the
+    /// thread that joins it) waits for the job to end.
+    fn block_until(
+        self: Arc<Self>,
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
+        crate::wait::park_until(done);
+        None
     }
 }

@@ -1,4 +1,5 @@
-//! The thread-local "current runtime" and "current task".
+//! The thread-local "current runtime", and the "current task" (kept by the task core,
+//! `task/current.rs`, read here).
 //!
 //! `enter` is called by every thread that runs a loop (the `block_on` caller, workers,
 //! blocking-pool threads); it makes `spawn`, `sleep` and `now` find their runtime. The
@@ -9,15 +10,13 @@
 //! then sets nothing, and `current`/`with` see no runtime. Shutdown still works there; a
 //! destructor that spawns during it finds no runtime, as after shutdown anyway.
 
-use std::cell::{Cell, RefCell};
-use std::ptr::NonNull;
+use std::cell::RefCell;
 
 use crate::sched::Scheduler;
-use crate::task::{Meta, TaskId, TaskRef};
+use crate::task::{TaskId, TaskRef};
 
 thread_local! {
     static CURRENT: RefCell<Option<Scheduler>> = const { RefCell::new(None) };
-    static TASK: Cell<Option<NonNull<Meta>>> = const { Cell::new(None) };
 }
 
 /// Restores the previous current runtime when dropped.
@@ -105,11 +104,7 @@ pub fn with<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
 /// assert_eq!(sched.block_on(h).unwrap(), Some(id)); // the task saw its own id
 /// ```
 pub fn current_task() -> Option<TaskId> {
-    let meta = TASK.try_with(|t| t.get()).ok().flatten()?;
-    // SAFETY: TASK holds a pointer only while that task is being polled on this thread
-    // (`enter_task`'s guard clears it when the poll returns), and a task's allocation,
-    // which holds its `Meta`, outlives every poll of it.
-    Some(unsafe { meta.as_ref() }.id)
+    crate::task::current_id()
 }
 
 /// The task being polled on this thread, as a [`TaskRef`] (asyncio's `current_task()`).
@@ -125,25 +120,5 @@ pub fn current_task() -> Option<TaskId> {
 /// assert_eq!(h.join().unwrap().as_deref(), Some("me"));
 /// ```
 pub fn current_task_ref() -> Option<TaskRef> {
-    let ptr = TASK.try_with(|t| t.get()).ok().flatten()?;
-    // SAFETY: as in `current_task`: the task is being polled on this thread, so its
-    // allocation (and `Meta`) is alive for this call.
-    let meta = unsafe { ptr.as_ref() };
-    TaskRef::of_live(meta)
-}
-
-pub(crate) struct TaskGuard(Option<NonNull<Meta>>);
-
-pub(crate) fn enter_task(meta: &Meta) -> TaskGuard {
-    TaskGuard(
-        TASK.try_with(|t| t.replace(Some(NonNull::from(meta))))
-            .ok()
-            .flatten(),
-    )
-}
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        let _ = TASK.try_with(|t| t.set(self.0));
-    }
+    crate::task::current_ref()
 }

@@ -45,15 +45,12 @@ impl FdSlot {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::os::fd::FromRawFd;
 
     #[test]
     fn closed_once_and_then_never_used() {
-        // SAFETY: eventfd has no preconditions; the result is checked.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        assert!(raw >= 0);
-        // SAFETY: a fresh descriptor nothing else owns.
-        let slot = FdSlot::new(unsafe { OwnedFd::from_raw_fd(raw) });
+        let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC).unwrap();
+        let raw = fd.as_raw_fd();
+        let slot = FdSlot::new(fd);
         assert_eq!(slot.with(|fd| fd), Some(raw));
         assert_eq!(slot.raw(), raw);
         slot.close();

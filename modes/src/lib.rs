@@ -48,6 +48,7 @@ mod task;
 mod thread_set;
 mod threads;
 mod time;
+mod wait;
 mod watchdog;
 
 pub use callback::CallbackHandle;

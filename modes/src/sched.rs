@@ -5,14 +5,11 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_task::Runnable;
-
-use crate::blocking::Pool;
 use crate::callback::{Callback, CallbackHandle};
 use crate::driver::{self, ParkBackend, TimerEntry};
 use crate::metrics::RuntimeMetrics;
-use crate::single::{self, Ready};
-use crate::task::{self, JoinError, JoinHandle, Meta, Registry, TaskRef};
+use crate::single::{self, LoopItem};
+use crate::task::{self, JoinError, JoinHandle, Schedule, TaskRef};
 use crate::threads;
 use crate::time::ClockKind;
 use crate::Config;
@@ -32,8 +29,6 @@ pub struct Scheduler(pub(crate) Engine);
 pub(crate) enum Engine {
     Single(Arc<single::Shared>),
     Threads(Arc<threads::Shared>),
-    /// The blocking pool: only ever the scheduler of `spawn_blocking` tasks.
-    Blocking(Arc<Pool>),
 }
 
 impl Scheduler {
@@ -133,52 +128,22 @@ impl Scheduler {
                 }
             }
         };
-        let handle = task::spawn(self, fut, Some("submit".into()), Location::caller());
+        let handle = task::spawn(
+            self.task_scheduler(),
+            fut,
+            Some("submit".into()),
+            Location::caller(),
+        );
         pool.submit(job, done, handle.task_ref());
         Some(handle)
     }
 
-    /// Schedules a task that was woken (async-task's schedule function).
-    ///
-    /// The engine is borrowed from the task's own metadata. On the local path only its
-    /// address is used (the task is pushed onto this thread's own queue); a remote push
-    /// clones the engine first, because once pushed the task may run and be freed on
-    /// another thread.
-    pub(crate) fn schedule(r: Runnable<Meta>, yielded: bool) {
-        match &r.metadata().scheduler.0 {
-            Engine::Single(s) => {
-                let id = Arc::as_ptr(s) as usize;
-                if let Err(item) = single::push_local(id, Ready::Task(r)) {
-                    let Ready::Task(r) = item else { unreachable!() };
-                    let Engine::Single(s) = &r.metadata().scheduler.0 else {
-                        unreachable!()
-                    };
-                    let s = s.clone();
-                    s.push_remote(Ready::Task(r));
-                }
-            }
-            Engine::Threads(s) => {
-                let id = Arc::as_ptr(s) as usize;
-                if let Err(r) = threads::push_local(id, r, yielded) {
-                    let Engine::Threads(s) = &r.metadata().scheduler.0 else {
-                        unreachable!()
-                    };
-                    let s = s.clone();
-                    s.push_remote(r);
-                }
-            }
-            Engine::Blocking(p) => {
-                let p = p.clone();
-                p.schedule(r);
-            }
-        }
-    }
-
-    pub(crate) fn registry(&self) -> &Registry {
+    /// The engine as the task core sees it: what every task spawned here keeps in its
+    /// `Meta`.
+    fn task_scheduler(&self) -> Arc<dyn Schedule> {
         match &self.0 {
-            Engine::Single(s) => &s.registry,
-            Engine::Threads(s) => &s.registry,
-            Engine::Blocking(p) => &p.registry,
+            Engine::Single(s) => s.clone(),
+            Engine::Threads(s) => s.clone(),
         }
     }
 
@@ -188,7 +153,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => &s.driver,
             Engine::Threads(s) => threads::current_driver(s),
-            Engine::Blocking(_) => unreachable!("blocking threads enter their owner's context"),
         }
     }
 
@@ -205,7 +169,7 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn(self, fut, None, Location::caller())
+        task::spawn(self.task_scheduler(), fut, None, Location::caller())
     }
 
     /// Spawns a task recording `spawned_at` as its spawn site (for callers that forward
@@ -226,7 +190,7 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn(self, fut, name.map(Into::into), spawned_at)
+        task::spawn(self.task_scheduler(), fut, name.map(Into::into), spawned_at)
     }
 
     /// Spawns a named task (asyncio's `create_task(coro, name=...)`).
@@ -243,7 +207,12 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn(self, fut, Some(name.into()), Location::caller())
+        task::spawn(
+            self.task_scheduler(),
+            fut,
+            Some(name.into()),
+            Location::caller(),
+        )
     }
 
     /// Runs blocking `f` on the blocking pool (asyncio's `run_in_executor(None, f)`).
@@ -262,7 +231,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.blocking.spawn(self.clone(), f, Location::caller()),
             Engine::Threads(s) => s.blocking.spawn(self.clone(), f, Location::caller()),
-            Engine::Blocking(p) => p.spawn(self.clone(), f, Location::caller()),
         }
     }
 
@@ -280,36 +248,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.block_on(self.clone(), fut),
             Engine::Threads(s) => s.block_on(self.clone(), fut),
-            Engine::Blocking(_) => unreachable!("the blocking pool is never a runtime"),
-        }
-    }
-
-    pub(crate) fn block_on_join<T: Send + 'static>(
-        &self,
-        handle: JoinHandle<T>,
-    ) -> Result<T, JoinError> {
-        match &self.0 {
-            Engine::Single(s) => s.block_on_join(self.clone(), handle),
-            Engine::Threads(s) if threads::is_worker_of(s) => Err(JoinError::failed(
-                handle.id(),
-                "join() called on a worker thread would block it; await the handle instead",
-            )),
-            Engine::Threads(_) | Engine::Blocking(_) => {
-                let waiter = Arc::new(single::ThreadWake(std::thread::current()));
-                let waker = std::task::Waker::from(waiter);
-                let mut cx = std::task::Context::from_waker(&waker);
-                let mut handle = handle;
-                loop {
-                    if let std::task::Poll::Ready(out) =
-                        std::pin::Pin::new(&mut handle).poll(&mut cx)
-                    {
-                        return out;
-                    }
-                    // Inside a `Gil` block_on this thread holds the GIL: waiting with it
-                    // held would stop every worker, the task's among them.
-                    crate::gil::allow_threads(std::thread::park);
-                }
-            }
         }
     }
 
@@ -326,7 +264,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.run_forever(self.clone()),
             Engine::Threads(s) => s.run_forever(),
-            Engine::Blocking(_) => false,
         }
     }
 
@@ -342,7 +279,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.stop(),
             Engine::Threads(s) => s.stop(),
-            Engine::Blocking(_) => {}
         }
     }
 
@@ -358,12 +294,11 @@ impl Scheduler {
     pub fn call_soon(&self, f: Box<dyn FnOnce() + Send>) -> CallbackHandle {
         let cb = Callback::new(f);
         match &self.0 {
-            Engine::Single(s) => s.push(Ready::Call(cb.clone())),
+            Engine::Single(s) => s.push(LoopItem::Call(cb.clone())),
             Engine::Threads(_) => {
                 let c = cb.clone();
                 self.spawn_named("call_soon", async move { c.run() });
             }
-            Engine::Blocking(_) => unreachable!("the blocking pool has no loop"),
         }
         CallbackHandle::new(cb, None)
     }
@@ -443,7 +378,6 @@ impl Scheduler {
                 v.extend(s.blocking.registry.snapshot());
                 v
             }
-            Engine::Blocking(p) => p.registry.snapshot(),
         }
     }
 
@@ -458,9 +392,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.backend.clone(),
             Engine::Threads(s) => s.backend.clone(),
-            Engine::Blocking(_) => ParkBackend::Plain {
-                reason: "blocking pool".into(),
-            },
         }
     }
 
@@ -484,7 +415,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => std::slice::from_ref(&s.driver),
             Engine::Threads(s) => &s.drivers,
-            Engine::Blocking(_) => &[],
         }
     }
 
@@ -498,7 +428,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.label,
             Engine::Threads(s) => s.label,
-            Engine::Blocking(_) => "blocking",
         }
     }
 
@@ -514,7 +443,6 @@ impl Scheduler {
         match &self.0 {
             Engine::Single(s) => s.is_loop_thread(),
             Engine::Threads(s) => threads::is_worker_of(s),
-            Engine::Blocking(_) => false,
         }
     }
 
@@ -553,15 +481,10 @@ impl Scheduler {
         let (left, pool) = match &self.0 {
             Engine::Single(s) => {
                 s.shutdown(self.clone());
-                (0, Some(&s.blocking))
+                (0, &s.blocking)
             }
-            Engine::Threads(s) => (s.shutdown(workers), Some(&s.blocking)),
-            Engine::Blocking(p) => {
-                p.shutdown();
-                (0, None)
-            }
+            Engine::Threads(s) => (s.shutdown(workers), &s.blocking),
         };
-        let Some(pool) = pool else { return left };
         // Blocking jobs already running cannot be cancelled: wait for them until the
         // deadline (none on drop), then say what is left behind.
         while pool.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0
@@ -622,10 +545,6 @@ impl Scheduler {
                 gil: s.gil.as_ref().map(|g| g.metrics()),
                 processes: None,
             },
-            Engine::Blocking(p) => RuntimeMetrics {
-                live_tasks: p.registry.len(),
-                ..Default::default()
-            },
         }
     }
 }
@@ -650,7 +569,6 @@ impl std::fmt::Debug for Scheduler {
                 None => f.write_str("Scheduler(Single)"),
             },
             Engine::Threads(s) => write!(f, "Scheduler(Threads x{})", s.num_workers()),
-            Engine::Blocking(_) => f.write_str("Scheduler(Blocking)"),
         }
     }
 }

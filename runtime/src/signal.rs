@@ -4,47 +4,51 @@
 //! no longer kills it: the program decides, as with asyncio's `loop.add_signal_handler`).
 //! The handler only writes a byte to a pipe (async-signal-safe); a watcher thread reads it
 //! and wakes every waiting future.
+//!
+//! The pipe and its reads and writes are rustix's (a raw `write` syscall in the handler:
+//! no allocation, no lock). `signalfd` is not used: it sees a signal only if every thread
+//! of the process blocks it, which a library cannot arrange for threads it did not make;
+//! installing the handler (`sigaction`) is the one unsafe call left.
 
 use modes::lock::Mutex;
 use std::future::Future;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+/// The pipe's write end, set once before the handler is installed and never closed.
+static WRITE_FD: OnceLock<OwnedFd> = OnceLock::new();
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static WAITERS: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
 static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
 
 extern "C" fn on_sigint(_: libc::c_int) {
-    let fd = WRITE_FD.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let b = 1u8;
-        // SAFETY: write(2) is async-signal-safe; `b` is a live local byte.
-        unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+    // `OnceLock::get` is one atomic load, and rustix's `write` one syscall that touches
+    // no errno: both async-signal-safe.
+    if let Some(fd) = WRITE_FD.get() {
+        let _ = rustix::io::write(fd, &[1]);
     }
 }
 
 fn install() -> Result<(), String> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(format!("pipe2 failed: {}", io::Error::last_os_error()));
-    }
-    let (read_fd, write_fd) = (fds[0], fds[1]);
-    WRITE_FD.store(write_fd, Ordering::Relaxed);
+    let (read_fd, write_fd) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| format!("pipe2 failed: {e}"))?;
+    // `install` runs once (under `INSTALLED`'s `get_or_init`), so this is the first set.
+    let _ = WRITE_FD.set(write_fd);
     std::thread::Builder::new()
         .name("runtime-signal".into())
         .spawn(move || {
             let mut buf = [0u8; 64];
             loop {
-                // SAFETY: reads into a live local buffer of the given length.
-                let n = unsafe { libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) };
-                if n <= 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    return;
-                }
+                let n = match rustix::io::read(&read_fd, &mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => n,
+                    Err(rustix::io::Errno::INTR) => 0,
+                    Err(_) => return,
+                };
                 if n > 0 {
                     GENERATION.fetch_add(1, Ordering::AcqRel);
                     let waiters = std::mem::take(&mut *WAITERS.lock());
@@ -96,8 +100,8 @@ pub fn ctrl_c() -> CtrlC {
 /// ```
 /// let rt = runtime::Runtime::builder().build().unwrap();
 /// let interrupted: runtime::signal::CtrlC = runtime::signal::ctrl_c(); // handler installed
-/// // SAFETY: raise(3) only sends SIGINT to this process, as pressing Ctrl-C would.
-/// unsafe { libc::raise(libc::SIGINT) };
+/// // SIGINT to this process, as pressing Ctrl-C would.
+/// rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT).unwrap();
 /// rt.block_on(interrupted).expect("the handler was installed"); // caught, not killed
 /// ```
 #[must_use = "futures do nothing unless awaited"]

@@ -15,8 +15,8 @@ pub(crate) struct Suffix<B> {
 // the buffer's.
 unsafe impl<B: IoBuf> IoBuf for Suffix<B> {
     fn stable_ptr(&self) -> *const u8 {
-        // SAFETY: `start <= bytes_init`, so the pointer stays in (or one past) the buffer.
-        unsafe { self.buf.stable_ptr().add(self.start) }
+        // `start <= bytes_init`, so the pointer stays in (or one past) the buffer.
+        self.buf.stable_ptr().wrapping_add(self.start)
     }
     fn bytes_init(&self) -> usize {
         self.buf.bytes_init() - self.start

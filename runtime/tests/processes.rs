@@ -19,9 +19,55 @@ use std::time::{Duration, Instant};
 use runtime::{Clock, Mode, Runtime};
 use serde::{Deserialize, Serialize};
 
-fn processes(workers: usize) -> runtime::Builder {
-    Runtime::builder().mode(Mode::Processes).workers(workers)
+thread_local! {
+    /// Whether `processes()` asks for io_uring: the tests of `mod readiness` turn it off,
+    /// so that every scenario also runs with the parent's loop on the plain park and its
+    /// worker sockets on the readiness reactor (io_uring refused).
+    static URING: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
+
+fn processes(workers: usize) -> runtime::Builder {
+    Runtime::builder()
+        .mode(Mode::Processes)
+        .workers(workers)
+        .io_uring(URING.with(|u| u.get()))
+}
+
+/// Runs the named tests again with io_uring refused (see `URING`).
+macro_rules! readiness_too {
+    ($($name:ident),* $(,)?) => {
+        mod readiness {
+            $(
+                #[test]
+                fn $name() {
+                    super::URING.with(|u| u.set(false));
+                    super::$name();
+                }
+            )*
+        }
+    };
+}
+
+readiness_too!(
+    submit_round_trips_values_through_a_worker_process,
+    many_jobs_use_every_worker_and_come_back_in_submit_order,
+    a_large_payload_and_result_cross_in_both_directions,
+    large_jobs_submitted_from_plain_threads_cross_while_join_runs_the_loop,
+    a_panic_in_a_job_is_a_panic_with_its_message,
+    map_keeps_argument_order_whatever_the_chunksize,
+    a_panicking_initializer_breaks_the_pool_with_its_message,
+    max_jobs_per_worker_replaces_the_worker_process,
+    a_worker_killed_by_sigkill_fails_only_its_job,
+    a_worker_that_exits_fails_only_its_job,
+    crashes_in_a_row_never_break_the_pool,
+    payloads_that_do_not_serialise_fail_only_their_job,
+    cancelling_a_queued_job_skips_it,
+    async_jobs_overlap_inside_one_worker,
+    max_async_jobs_per_worker_bounds_the_overlap,
+    the_virtual_clock_waits_for_jobs_in_workers,
+    dropping_the_runtime_with_running_and_queued_jobs_kills_and_reaps_everything,
+    dropping_an_idle_runtime_right_after_build_reaps_everything,
+);
 
 fn pool(rt: &Runtime) -> runtime::ProcessMetrics {
     rt.metrics().processes.expect("Processes mode has a pool")
@@ -152,7 +198,15 @@ fn touch(path: String) -> bool {
 // ---- helpers -------------------------------------------------------------------------
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("runtime-procs-{name}-{}", std::process::id()));
+    let backend = if URING.with(|u| u.get()) {
+        "uring"
+    } else {
+        "ready"
+    };
+    let d = std::env::temp_dir().join(format!(
+        "runtime-procs-{name}-{backend}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -310,6 +364,23 @@ fn a_large_payload_and_result_cross_in_both_directions() {
     for r in out {
         assert!(r.unwrap() == expected);
     }
+}
+
+#[test]
+fn large_jobs_submitted_from_plain_threads_cross_while_join_runs_the_loop() {
+    // Nobody runs the loop when these are submitted: what does not fit in a worker's
+    // socket buffer waits in its outbox, and the loop that `join` runs writes it (and
+    // reads the results), from whichever thread joins.
+    let rt = processes(2).build().unwrap();
+    let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 253) as u8).collect();
+    let expected: Vec<u8> = big.iter().rev().copied().collect();
+    let handles: Vec<_> = (0..4).map(|_| rt.submit(reverse, big.clone())).collect();
+    std::thread::scope(|s| {
+        for h in handles {
+            let expected = &expected;
+            s.spawn(move || assert!(h.join().unwrap() == *expected));
+        }
+    });
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! can still be submitted or run: a number is never reused under an operation in flight.
 
 use crate::loom::{Mutex, MutexGuard};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -122,7 +122,6 @@ impl IoFd {
     /// ```
     pub fn new(fd: OwnedFd, pollable: bool) -> std::io::Result<IoFd> {
         let uring = super::current_backend().ok_or_else(super::no_runtime)?;
-        let raw = fd.as_raw_fd();
         let kind = match (uring, pollable) {
             (true, true) => {
                 rustix::io::ioctl_fionbio(&fd, false)?;
@@ -131,7 +130,7 @@ impl IoFd {
             (true, false) => Kind::Uring,
             (false, true) => {
                 rustix::io::ioctl_fionbio(&fd, true)?;
-                Kind::Ready(Source::register(raw)?)
+                Kind::Ready(Source::register(fd.as_fd())?)
             }
             (false, false) => Kind::Blocking,
         };

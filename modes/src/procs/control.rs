@@ -5,10 +5,11 @@
 use std::io;
 use std::sync::Arc;
 
+use super::conn::Conn;
 use super::exit_status::describe;
 use super::ipc::FrameReader;
 use super::kind;
-use super::pool::Inner;
+use super::pool::{Inner, State};
 
 impl Inner {
     /// The control socket's reader: spawn replies and exit reports from the fork server.
@@ -18,6 +19,7 @@ impl Inner {
         while let Ok(Some(f)) = r.read() {
             let word = |b: &[u8]| i32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
             let mut st = self.state.lock();
+            let mut ended_slot = None;
             match f.kind {
                 kind::SPAWNED | kind::SPAWN_FAILED if f.body.len() >= 4 => {
                     let (slot, gen) = ((f.id & 0xffff_ffff) as usize, (f.id >> 32) as u32);
@@ -26,16 +28,32 @@ impl Inner {
                             s.pid = Some(word(&f.body));
                         } else {
                             s.spawn_error = Some(word(&f.body));
+                            ended_slot = Some(slot);
                         }
                     }
                 }
                 kind::EXITED if f.body.len() >= 4 => {
-                    st.exits.insert(f.id as libc::pid_t, word(&f.body));
+                    let pid = f.id as libc::pid_t;
+                    st.exits.insert(pid, word(&f.body));
+                    ended_slot = st.slots.iter().position(|s| s.pid == Some(pid));
                 }
                 _ => {}
             }
+            let settled = ended_slot.and_then(|i| self.settled(&st, i));
             drop(st);
             self.cv.notify_all();
+            if let Some(conn) = settled {
+                // The loop may not run now (nobody in `block_on`): the slot is replaced
+                // without it, off this thread (which must keep reading reports).
+                let me = self.clone();
+                let c = conn.clone();
+                if self
+                    .start_thread("runtime-proc-reap", move || me.on_eof(&c))
+                    .is_err()
+                {
+                    self.on_eof(&conn);
+                }
+            }
         }
         // EOF: the fork server exited (shutdown) or died. Reap it: it has closed its
         // socket, so it is exiting; this wait is short.
@@ -61,6 +79,22 @@ impl Inner {
                 self.fork_server,
                 describe(Some(status), None, false)
             ));
+        }
+    }
+
+    /// The connection of `slot`, if its worker's end is known and the worker's socket can
+    /// hold nothing the pool still needs (no job running, no initializer outcome
+    /// pending): then its end is handled at once, even while no thread runs the loop
+    /// (which would otherwise see the socket's EOF first: whichever comes first handles
+    /// it, `on_eof` runs once per connection).
+    fn settled(&self, st: &State, slot: usize) -> Option<Arc<Conn>> {
+        let s = &st.slots[slot];
+        let known = s.spawn_error.is_some() || s.pid.is_some_and(|p| st.exits.contains_key(&p));
+        let init_pending = self.has_initializer && !s.ready && s.spawn_error.is_none();
+        if known && s.running.is_empty() && !init_pending {
+            s.conn.clone()
+        } else {
+            None
         }
     }
 }

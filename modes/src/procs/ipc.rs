@@ -268,6 +268,62 @@ enum BufTarget<'a> {
     Body(&'a mut [u8]),
 }
 
+/// Cuts whole frames out of the bytes the parent's loop reads from a worker's socket, in
+/// whatever pieces they arrive (`sockets.rs`): the push-style twin of [`FrameReader`].
+#[derive(Default)]
+pub(crate) struct FrameParser {
+    /// Bytes of a header not yet complete.
+    head: Vec<u8>,
+    /// The frame whose body is being filled: id, kind, the body so far, its length.
+    body: Option<(u64, u8, Vec<u8>, usize)>,
+}
+
+impl FrameParser {
+    /// Feeds `data`; every frame it completes is pushed on `out`, in order. An error is a
+    /// broken stream (a length shorter than the header): nothing more can be read.
+    pub(crate) fn feed(&mut self, mut data: &[u8], out: &mut Vec<Frame>) -> io::Result<()> {
+        while !data.is_empty() {
+            if let Some((_, _, body, len)) = &mut self.body {
+                let take = (*len - body.len()).min(data.len());
+                body.extend_from_slice(&data[..take]);
+                data = &data[take..];
+                if body.len() == *len {
+                    let (id, kind, body, _) = self.body.take().expect("a body is being filled");
+                    out.push(Frame { id, kind, body });
+                }
+                continue;
+            }
+            let take = (HEADER - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.head.len() < HEADER {
+                break;
+            }
+            let h = &self.head;
+            let len = u32::from_le_bytes(h[..4].try_into().expect("4 bytes")) as usize;
+            let id = u64::from_le_bytes(h[4..12].try_into().expect("8 bytes"));
+            let kind = h[12];
+            self.head.clear();
+            if len < 9 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("frame length {len} is shorter than its header"),
+                ));
+            }
+            let body_len = len - 9;
+            // Grows as bytes come (a length read from a misbehaving worker allocates
+            // nothing it did not send).
+            let body = Vec::with_capacity(body_len.min(data.len()));
+            self.body = Some((id, kind, body, body_len));
+            if body_len == 0 {
+                let (id, kind, body, _) = self.body.take().expect("just set");
+                out.push(Frame { id, kind, body });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A connected pair of `AF_UNIX` stream sockets, close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
@@ -331,5 +387,34 @@ mod tests {
         send_frame(got.as_raw_fd(), 3, 4, b"through").unwrap();
         let f = FrameReader::new(y.as_raw_fd()).read().unwrap().unwrap();
         assert_eq!(&f.body[..], b"through");
+    }
+
+    #[test]
+    fn the_parser_cuts_frames_from_any_pieces() {
+        let mut bytes = Vec::new();
+        for (id, body) in [(1u64, vec![]), (2, vec![7u8; 3]), (3, vec![9u8; 100_000])] {
+            bytes.extend_from_slice(&header(id, 5, body.len()));
+            bytes.extend_from_slice(&body);
+        }
+        for piece in [1, 2, 12, 13, 14, 4096, bytes.len()] {
+            let mut p = FrameParser::default();
+            let mut out = Vec::new();
+            for chunk in bytes.chunks(piece) {
+                p.feed(chunk, &mut out).unwrap();
+            }
+            let got: Vec<(u64, usize)> = out.iter().map(|f| (f.id, f.body.len())).collect();
+            assert_eq!(got, [(1, 0), (2, 3), (3, 100_000)], "pieces of {piece}");
+            assert!(out[2].body.iter().all(|&b| b == 9));
+        }
+    }
+
+    #[test]
+    fn the_parser_refuses_a_length_shorter_than_the_header() {
+        let mut bad = header(1, 5, 0);
+        bad[..4].copy_from_slice(&3u32.to_le_bytes());
+        let err = FrameParser::default()
+            .feed(&bad, &mut Vec::new())
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -11,11 +11,27 @@
 //! ```text
 //!  parent (any number of threads)          fork server (1 thread)       workers
 //!  ┌──────────────────────────────┐  ctl   ┌──────────────────┐ fork ┌──────────┐
-//!  │ Single loop: tasks, timers   │◄──────►│ poll(ctl, SIGCHLD)├─────►│ worker 0 │
-//!  │ "runtime-proc-control" reader│        │ waitpid, reports │      └──────────┘
-//!  │ "runtime-proc-reader" x N    │◄──── one socket per worker ─────►│ worker 1 │
+//!  │ Single loop: tasks, timers,  │◄──────►│ poll(ctl, SIGCHLD)├─────►│ worker 0 │
+//!  │   the worker sockets' I/O    │        │ waitpid, reports │      └──────────┘
+//!  │ "runtime-proc-control" reader│◄──── one socket per worker ─────►│ worker 1 │
 //!  └──────────────────────────────┘                                   └──────────┘
 //! ```
+//!
+//! # Files
+//!
+//! | file | holds |
+//! |---|---|
+//! | `pool.rs` | the pool's state, `start`, `submit`, spawning a worker, breaking, `shutdown` |
+//! | `dispatch.rs` | the queues and the dispatch rule (which job goes to which worker) |
+//! | `conn.rs` | the parent's end of a worker socket and its outbox (direct, non-blocking writes) |
+//! | `sockets.rs` | the worker sockets as I/O of the parent's loop: reads, outbox writes |
+//! | `inbound.rs` | what a worker says: `READY`, `INIT_FAILED`, results |
+//! | `death.rs` | the end of a worker's connection: exit status, failed jobs, replacement |
+//! | `control.rs` | the control socket's reader thread (spawn replies, exit reports) |
+//! | `exit_status.rs` | a wait status in words |
+//! | `reply.rs` | the one-shot from the pool to the task awaiting a job, and `in_flight` |
+//! | `ipc.rs` | framing, `SCM_RIGHTS`, the socket pair |
+//! | `fork_server.rs`, `worker.rs` | the two kinds of child process |
 //!
 //! # The protocol, step by step
 //!
@@ -49,32 +65,44 @@
 //!    `max_async_jobs_per_worker` each; the least loaded worker wins. A queued job whose
 //!    task was cancelled is skipped at dispatch.
 //! 6. **Send.** `JOB_SYNC` / `JOB_ASYNC(id, [u64 trampoline][u64 function][payload])`. The
-//!    dispatching thread writes without blocking; whatever does not fit in the socket
-//!    buffer is finished by a short-lived flusher thread, in order. No parent thread ever
-//!    blocks on a write to a worker, so a worker blocked writing a large result can
-//!    always be drained.
+//!    dispatching thread (whichever submitted, or the loop) writes without blocking
+//!    (`conn.rs`); whatever does not fit in the socket buffer waits in the connection's
+//!    outbox, in order, and the parent's loop writes it as an ordinary I/O operation
+//!    (`sockets.rs`). No parent thread ever blocks on a write to a worker, so a worker
+//!    blocked writing a large result can always be drained.
 //! 7. **Run.** The worker's main thread reads frames. A sync job runs right there; an async
 //!    job's future is spawned on the worker's own `Single` loop (created at the first
 //!    async job, on its own thread), so several overlap.
 //! 8. **Result.** `RESULT_OK(id, bytes)`, `RESULT_PANIC(id, message)` or
-//!    `RESULT_FAILED(id, reason)`. The parent's reader thread for that worker completes
-//!    the one-shot (waking the loop task) and dispatches the next queued job.
+//!    `RESULT_FAILED(id, reason)`. Each worker socket has one read in flight on the
+//!    parent's loop (its io_uring ring, or the readiness reactor where io_uring is
+//!    refused); the loop cuts the bytes into frames at its next iteration and, on its own
+//!    thread, completes the reply (waking the task that awaits it: a local wake) and
+//!    dispatches the next queued job (`sockets.rs`, `inbound.rs`). While no thread runs
+//!    the loop, results wait in the socket, as the loop's tasks wait: `join` on a job's
+//!    handle runs the loop, from any thread.
 //! 9. **Retire.** With `max_jobs_per_worker(n)`, a worker is sent n jobs; once they are all
-//!    back, the parent shuts down its write side; the worker reads EOF and exits 0; the
-//!    reader sees EOF, and a replacement is spawned (3-4).
-//! 10. **Death.** A worker that dies (signal, `abort`, `exit`) closes its socket: its reader
-//!     sees EOF at once. The fork server reaps it (`waitpid` on `SIGCHLD`) and reports
-//!     `EXITED(pid, status)`; the reader waits for that report (bounded), fails only the
-//!     jobs that worker was running, with the signal or exit code in the message, and
-//!     spawns a replacement (3-4). Queued jobs and other workers go on. A worker that dies
-//!     before `READY` while an initializer is set breaks the pool (every later job fails
-//!     at once with the reason) instead of forking forever.
-//! 11. **Shutdown** (dropping the runtime). The loop's tasks are cancelled first; then the
-//!     pool drops queued jobs, shuts down every worker socket (waking the readers) and
-//!     the control socket. On EOF the fork server sends `SIGKILL` to every worker, reaps
-//!     them and exits; the parent's control reader reaps the fork server. Every wait is
-//!     bounded (the fork server is killed if it does not exit in time): shutdown never
-//!     hangs and leaves no zombie.
+//!    back, the parent shuts down its write side; the worker reads EOF and exits 0, and a
+//!    replacement is spawned (3-4).
+//! 10. **Death.** A worker that dies (signal, `abort`, `exit`) closes its socket. The fork
+//!     server reaps it (`waitpid` on `SIGCHLD`) and reports `EXITED(pid, status)`. The
+//!     end is handled once per connection (`death.rs`), by whichever sees it first: the
+//!     loop, reading EOF (at once if the report is in, else a short-lived
+//!     `runtime-proc-reap` thread waits for it, bounded, so the loop never blocks), or the
+//!     control reader, on the report, when the socket can hold nothing the pool needs (no
+//!     job running, no initializer outcome pending; so a retired or idle worker is
+//!     replaced even while no thread runs the loop). Only the jobs that worker was running
+//!     fail, with the signal or exit code in the message, after everything it sent before
+//!     dying was read; a replacement is spawned (3-4). Queued jobs and other workers go
+//!     on. A worker that dies before `READY` while an initializer is set breaks the pool
+//!     (every later job fails at once with the reason) instead of forking forever.
+//! 11. **Shutdown** (dropping the runtime). The loop's tasks are cancelled first, and the
+//!     sockets' pending operations are dropped while the loop's ring still exists; then
+//!     the pool drops queued jobs, shuts down every worker socket and the control socket.
+//!     On EOF the fork server sends `SIGKILL` to every worker, reaps them and exits; the
+//!     parent's control reader reaps the fork server. Every wait is bounded (the fork
+//!     server is killed if it does not exit in time): shutdown never hangs and leaves no
+//!     zombie, no thread and no descriptor.
 //!
 //! # Fork safety: what holds when the runtime is built after other threads exist
 //!
@@ -109,13 +137,15 @@
 
 mod conn;
 mod control;
+mod death;
 mod dispatch;
 mod exit_status;
 mod fork_server;
+mod inbound;
 mod ipc;
 mod pool;
-mod reader;
 mod reply;
+mod sockets;
 mod worker;
 
 pub(crate) use pool::Pool;

@@ -1,7 +1,8 @@
 //! The parent's side of the process pool: the pool's state, building it, submitting,
 //! spawning workers, breaking and shutting down (steps 1, 3, 5 and 11 of the protocol in
 //! `procs/mod.rs`). Dispatch is in `dispatch.rs`, the socket to a worker in `conn.rs`, its
-//! reader in `reader.rs`, the fork server's control socket in `control.rs`.
+//! I/O on the loop in `sockets.rs`, what the worker says in `inbound.rs`, its death in
+//! `death.rs`, the fork server's control socket in `control.rs`.
 //!
 //! All pool state sits behind one mutex (`State`). No thread ever blocks on a socket write
 //! while holding it, and no parent thread blocks on a write to a worker at all (see
@@ -19,6 +20,7 @@ use super::conn::{Conn, Outbox};
 use super::dispatch::{Queued, Running};
 use super::ipc;
 use super::reply::{reply_channel, InFlight, Reply, ReplySender};
+use super::sockets::Sockets;
 use super::{
     fork_server, kind, Job, JobOutput, ProcessMetrics, ProcessWorkerMetrics, Trampoline,
     WorkerSettings,
@@ -29,11 +31,11 @@ use crate::task::TaskRef;
 use crate::thread_set::ThreadSet;
 use crate::Config;
 
-/// How long a reader waits for the fork server's report of its worker's exit before it
+/// How long the end of a worker's connection waits for the fork server's report of its worker's exit before it
 /// kills the worker to be sure (then waits as long again).
 pub(super) const EXIT_REPORT_WAIT: Duration = Duration::from_secs(2);
 /// How long shutdown waits for the fork server to exit before it kills it (then waits as
-/// long again for it and for the reader threads).
+/// long again for it and for the pool's threads).
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 thread_local! {
@@ -60,7 +62,9 @@ pub(super) struct Inner {
     pub(super) cv: Condvar,
     pub(super) in_flight: Arc<InFlight>,
     pub(super) next_job: AtomicU64,
-    /// Every thread of the pool (readers, flushers): joined by `shutdown`.
+    /// The worker sockets, read and written on the parent's loop.
+    pub(super) sockets: Sockets,
+    /// Every thread of the pool (the control reader, reapers): joined by `shutdown`.
     pub(super) threads: Arc<ThreadSet>,
 }
 
@@ -68,13 +72,13 @@ pub(super) struct State {
     pub(super) sync_q: VecDeque<Queued>,
     pub(super) async_q: VecDeque<Queued>,
     pub(super) slots: Vec<Slot>,
-    /// Exit statuses reported by the fork server, by pid, until a reader takes them.
+    /// Exit statuses reported by the fork server, by pid, until the death handling takes them.
     pub(super) exits: HashMap<libc::pid_t, i32>,
     pub(super) broken: Option<String>,
     pub(super) closed: bool,
     pub(super) fork_server_gone: bool,
     pub(super) fork_server_reaped: bool,
-    /// Live reader threads (the control reader included).
+    /// Live threads of the pool (the control reader, reapers).
     pub(super) threads: usize,
 }
 
@@ -130,6 +134,7 @@ impl Pool {
             cv: Condvar::new(),
             in_flight: Arc::new(InFlight::default()),
             next_job: AtomicU64::new(1),
+            sockets: Sockets::new(),
             threads: Arc::new(ThreadSet::default()),
         });
         let pool = Pool { inner };
@@ -160,7 +165,8 @@ impl Pool {
 
     /// The loop to wake when a job finishes (virtual clock).
     pub(crate) fn set_owner(&self, owner: Unparker) {
-        self.inner.in_flight.set_owner(owner);
+        self.inner.in_flight.set_owner(owner.clone());
+        self.inner.sockets.set_owner(owner);
     }
 
     /// Jobs submitted and not yet finished.
@@ -225,6 +231,23 @@ impl Pool {
         work.perform();
     }
 
+    /// Reads and writes the worker sockets, if an I/O completion asked for it: called by
+    /// the parent's loop at each iteration, on its thread (`sockets.rs`).
+    pub(crate) fn drive_sockets(&self) {
+        self.inner.sockets.drive(&self.inner);
+    }
+
+    /// `true` if the loop must call [`drive_sockets`](Self::drive_sockets) before it parks.
+    pub(crate) fn sockets_woken(&self) -> bool {
+        self.inner.sockets.woken()
+    }
+
+    /// Drops the sockets' pending I/O: the loop's shutdown calls it while its ring is
+    /// still there.
+    pub(crate) fn close_sockets(&self) {
+        self.inner.sockets.close();
+    }
+
     /// A snapshot of the pool's counters.
     pub(crate) fn metrics(&self) -> ProcessMetrics {
         let st = self.inner.state.lock();
@@ -263,6 +286,10 @@ impl Drop for Pool {
 }
 
 impl Inner {
+    pub(super) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
     pub(super) fn start_thread(
         self: &Arc<Self>,
         name: &str,
@@ -309,7 +336,7 @@ impl Inner {
                 slot,
                 gen,
                 outbox: Mutex::new(Outbox::default()),
-                threads: self.threads.clone(),
+                wake: self.sockets.wake.clone(),
             });
             *s = Slot {
                 conn: Some(conn.clone()),
@@ -344,14 +371,7 @@ impl Inner {
                 "the fork server is gone ({e}): no worker can start"
             ));
         }
-        let me = self.clone();
-        let c = conn.clone();
-        if let Err(e) = self.start_thread("runtime-proc-reader", move || me.reader(c)) {
-            let msg = format!("could not start a worker's reader thread: {e}");
-            conn.close();
-            self.break_pool(msg.clone());
-            return Err(msg);
-        }
+        self.sockets.add(conn);
         let work = {
             let mut st = self.state.lock();
             self.assign(&mut st)
@@ -399,6 +419,7 @@ impl Inner {
         for c in &conns {
             c.close();
         }
+        self.sockets.close();
         // EOF on the control socket: the fork server kills and reaps the workers, exits.
         self.ctl.with(|ctl| {
             // SAFETY: shutdown on a descriptor we own, held open by `with`.

@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use super::Ready;
+use super::LoopItem;
 use crate::driver::Driver;
 
 thread_local! {
@@ -17,7 +17,7 @@ thread_local! {
 pub(crate) struct Core {
     /// `Arc::as_ptr` of the owning `Shared`, to tell loops apart.
     shared_id: usize,
-    queue: RefCell<VecDeque<Ready>>,
+    queue: RefCell<VecDeque<LoopItem>>,
     /// The loop's ring (or plain park) and timers.
     pub(super) driver: Driver,
     pub(super) polls: Cell<u64>,
@@ -42,15 +42,15 @@ impl Core {
         LocalGuard(LOCAL.with(|l| l.replace(self as *const Core)), driver)
     }
 
-    pub(super) fn push(&self, item: Ready) {
+    pub(super) fn push(&self, item: LoopItem) {
         self.queue.borrow_mut().push_back(item);
     }
 
-    pub(super) fn extend(&self, items: impl Iterator<Item = Ready>) {
+    pub(super) fn extend(&self, items: impl Iterator<Item = LoopItem>) {
         self.queue.borrow_mut().extend(items);
     }
 
-    pub(super) fn pop(&self) -> Option<Ready> {
+    pub(super) fn pop(&self) -> Option<LoopItem> {
         self.queue.borrow_mut().pop_front()
     }
 
@@ -72,8 +72,10 @@ impl Drop for LocalGuard {
     }
 }
 
-/// Pushes `item` on this thread's running core if it belongs to loop `shared_id`.
-pub(crate) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
+/// Pushes `item` on this thread's running core if it belongs to loop `shared_id`; else
+/// gives it back as it came.
+#[inline]
+pub(crate) fn push_local<T: Into<LoopItem>>(shared_id: usize, item: T) -> Result<(), T> {
     LOCAL.with(|l| {
         let p = l.get();
         // SAFETY: `LOCAL` is non-null only between `Core::enter` and its guard's drop, on
@@ -81,7 +83,7 @@ pub(crate) fn push_local(shared_id: usize, item: Ready) -> Result<(), Ready> {
         // `enter`; all access goes through `&Core`.
         match unsafe { p.as_ref() } {
             Some(core) if core.shared_id == shared_id => {
-                core.push(item);
+                core.push(item.into());
                 Ok(())
             }
             _ => Err(item),

@@ -28,7 +28,7 @@
 
 mod core;
 
-pub(crate) use self::core::{push_local, Core};
+pub(crate) use self::core::Core;
 
 use crate::loom::Mutex;
 use std::collections::VecDeque;
@@ -42,34 +42,40 @@ use std::time::Duration;
 
 use async_task::Runnable;
 
-use crate::blocking::Pool;
+use crate::blocking::BlockingPool;
 use crate::callback::Callback;
 use crate::driver::{self, Driver, ParkBackend, Unparker};
-use crate::task::{Meta, Registry};
+use crate::task::{Meta, Registry, Schedule};
 use crate::Config;
 
 /// An item of the ready queue: a task to poll, or a loop callback to call.
-pub(crate) enum Ready {
+pub(crate) enum LoopItem {
     Task(Runnable<Meta>),
     Call(Arc<Callback>),
 }
 
-impl Ready {
+impl LoopItem {
     fn run(self) {
         match self {
-            Ready::Task(r) => {
+            LoopItem::Task(r) => {
                 r.run();
             }
-            Ready::Call(cb) => cb.run(),
+            LoopItem::Call(cb) => cb.run(),
         }
     }
 
     /// Runs a task only to drop it (its cancel bit set); drops a callback unrun.
     fn discard(self) {
-        if let Ready::Task(r) = self {
+        if let LoopItem::Task(r) = self {
             r.metadata().request_cancel();
             r.run();
         }
+    }
+}
+
+impl From<Runnable<Meta>> for LoopItem {
+    fn from(r: Runnable<Meta>) -> LoopItem {
+        LoopItem::Task(r)
     }
 }
 
@@ -77,14 +83,14 @@ impl Ready {
 const PROCS_SPIN: Duration = Duration::from_micros(100);
 
 pub(crate) struct Shared {
-    injector: Mutex<VecDeque<Ready>>,
+    injector: Mutex<VecDeque<LoopItem>>,
     injected: AtomicBool,
     pub(crate) unparker: Unparker,
     core: Mutex<CoreSlot>,
     /// The handle of the loop's driver (its clock, timers, ring queue).
     pub(crate) driver: driver::Handle,
     pub(crate) registry: Registry,
-    pub(crate) blocking: Arc<Pool>,
+    pub(crate) blocking: Arc<BlockingPool>,
     stopping: AtomicBool,
     closed: AtomicBool,
     /// `shutdown` ran but could not take the core: whoever gives it back finishes.
@@ -154,7 +160,7 @@ impl Shared {
         if let Some(p) = &procs {
             p.set_owner(unparker.clone());
         }
-        let blocking = Pool::new(
+        let blocking = BlockingPool::new(
             cfg.blocking_threads,
             cfg.blocking_keep_alive,
             Some(unparker.clone()),
@@ -194,7 +200,7 @@ impl Shared {
     }
 
     /// Queues `item` from a thread that does not hold the core, and wakes the loop.
-    pub(crate) fn push_remote(&self, item: Ready) {
+    pub(crate) fn push_remote(&self, item: LoopItem) {
         let mut q = self.injector.lock();
         if self.closed.load(Ordering::Acquire) {
             drop(q);
@@ -212,7 +218,7 @@ impl Shared {
     }
 
     /// Queues `item` on this thread's core if it is this loop's, else remotely.
-    pub(crate) fn push(self: &Arc<Self>, item: Ready) {
+    pub(crate) fn push(self: &Arc<Self>, item: LoopItem) {
         if let Err(item) = core::push_local(self.id(), item) {
             self.push_remote(item);
         }
@@ -354,7 +360,13 @@ impl Shared {
             }
             let stop_pending = main.is_none() && self.stopping.load(Ordering::Acquire);
             let woken = main_wake.woken.load(Ordering::Acquire);
-            if core.is_idle() && !self.injected.load(Ordering::Acquire) && !woken && !stop_pending {
+            let procs_woken = self.procs.as_ref().is_some_and(|p| p.sockets_woken());
+            if core.is_idle()
+                && !self.injected.load(Ordering::Acquire)
+                && !woken
+                && !stop_pending
+                && !procs_woken
+            {
                 self.park(core);
             }
         }
@@ -365,19 +377,24 @@ impl Shared {
         // Like asyncio's select(timeout=0) at each `_run_once`: submit queued I/O, and
         // queue the tasks whose I/O completed.
         core.driver.poll_io();
+        // Processes: the worker sockets are I/O of this loop; their results wake tasks
+        // here, on this thread (`procs/sockets.rs`).
+        if let Some(p) = &self.procs {
+            p.drive_sockets();
+        }
         if self.injected.load(Ordering::Acquire) {
             let mut inj = self.injector.lock();
             self.injected.store(false, Ordering::Relaxed);
             core.extend(inj.drain(..));
         }
         core.driver
-            .fire_timers(&[], |cb| core.push(Ready::Call(cb)));
+            .fire_timers(&[], |cb| core.push(LoopItem::Call(cb)));
         let n = core.len();
         for _ in 0..n {
             let Some(item) = core.pop() else { break };
             match &item {
-                Ready::Task(r) => self.probe.enter(r.metadata().id),
-                Ready::Call(_) => self.probe.enter_callback(),
+                LoopItem::Task(r) => self.probe.enter(r.metadata().id),
+                LoopItem::Call(_) => self.probe.enter_callback(),
             }
             item.run();
             self.probe.leave();
@@ -408,7 +425,14 @@ impl Shared {
             if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
                 let until = std::time::Instant::now() + PROCS_SPIN;
                 while std::time::Instant::now() < until {
-                    if self.injected.load(Ordering::Acquire) || !core.is_idle() {
+                    // The result arrives as a completion on this loop's ring (reaped
+                    // here, it wakes the pool's sockets) or, on the readiness backend,
+                    // as the reactor's wake of the same.
+                    core.driver.poll_io();
+                    if self.injected.load(Ordering::Acquire)
+                        || !core.is_idle()
+                        || self.procs.as_ref().is_some_and(|p| p.sockets_woken())
+                    {
                         core.spin_misses.set(0);
                         return false;
                     }
@@ -422,7 +446,7 @@ impl Shared {
             true
         };
         core.driver
-            .park(&[], may_jump, spin, |cb| core.push(Ready::Call(cb)));
+            .park(&[], may_jump, spin, |cb| core.push(LoopItem::Call(cb)));
     }
 
     /// Drops every task's future exactly once, on this thread, then closes the loop.
@@ -491,7 +515,11 @@ impl Shared {
                 }
             }
             drop(self.driver.timers.drain());
-            let leftover: Vec<Ready> = {
+            // The worker sockets' I/O goes while the ring is still there.
+            if let Some(p) = &self.procs {
+                p.close_sockets();
+            }
+            let leftover: Vec<LoopItem> = {
                 let mut q = self.injector.lock();
                 self.closed.store(true, Ordering::Release);
                 q.drain(..).collect()
@@ -522,28 +550,35 @@ impl Shared {
         }
     }
 
-    pub(crate) fn block_on_join<T: Send + 'static>(
+    /// `Schedule::block_until`: waits for `done`, running the loop on this thread
+    /// whenever no other thread runs it.
+    fn wait_for(
         self: &Arc<Self>,
-        sched: crate::Scheduler,
-        handle: crate::JoinHandle<T>,
-    ) -> Result<T, crate::JoinError> {
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
         if self.is_loop_thread() {
-            return Err(crate::JoinError::failed(
-                handle.id(),
+            return Some(
                 "join() called on the loop's own thread would block it forever; await the handle instead",
-            ));
+            );
         }
-        let waiter = Arc::new(ThreadWake(std::thread::current()));
-        let waker = Waker::from(waiter);
+        let waker = crate::wait::ThreadWake::current();
         let mut cx = Context::from_waker(&waker);
-        let mut handle = handle;
         loop {
-            if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
-                return out;
+            if done(&mut cx) {
+                return None;
             }
             // Run the loop ourselves if nobody does; else wait for the task or the core.
             if let Some(core) = self.try_take_core() {
-                return self.run_with_core(core, sched, handle);
+                let sched = crate::Scheduler(crate::sched::Engine::Single(self.clone()));
+                let main = std::future::poll_fn(|cx| {
+                    if done(cx) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                });
+                self.run_with_core(core, sched, main);
+                return None;
             }
             {
                 let mut slot = self.core.lock();
@@ -552,13 +587,10 @@ impl Shared {
                     // ready now (it may not have been at the poll above); never wait for a
                     // loop that will not run again.
                     drop(slot);
-                    if let Poll::Ready(out) = std::pin::Pin::new(&mut handle).poll(&mut cx) {
-                        return out;
+                    if done(&mut cx) {
+                        return None;
                     }
-                    return Err(crate::JoinError::failed(
-                        handle.id(),
-                        "join() on a runtime that has shut down",
-                    ));
+                    return Some("join() on a runtime that has shut down");
                 }
                 if slot.core.is_none() {
                     slot.waiters.push(std::thread::current());
@@ -568,6 +600,34 @@ impl Shared {
             }
             std::thread::park();
         }
+    }
+}
+
+// SAFETY: `schedule_local` takes a task only while this thread runs this loop's core
+// (`push_local` checks it), and the thread running the loop holds an `Arc` of `Shared` for
+// the whole run (`block_on`, `run_forever`, `join` take `&Arc<Shared>`): `self` stays
+// valid. (The task itself cannot even run before the call returns.)
+unsafe impl Schedule for Shared {
+    #[inline]
+    fn schedule_local(&self, task: Runnable<Meta>, _yielded: bool) -> Result<(), Runnable<Meta>> {
+        // A task that yielded needs nothing special: the ready queue is FIFO, and what
+        // is queued during an iteration runs in the next one.
+        core::push_local(self as *const Shared as usize, task)
+    }
+
+    fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
+        self.push_remote(LoopItem::Task(task));
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn block_until(
+        self: Arc<Self>,
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
+        self.wait_for(done)
     }
 }
 
@@ -619,17 +679,5 @@ impl Wake for MainWake {
         if !self.woken.swap(true, Ordering::AcqRel) {
             self.unparker.unpark();
         }
-    }
-}
-
-pub(crate) struct ThreadWake(pub(crate) Thread);
-
-impl Wake for ThreadWake {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
     }
 }

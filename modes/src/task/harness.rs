@@ -14,9 +14,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::current;
 use super::error::JoinError;
 use super::meta::Meta;
-use crate::context;
 
 pub(crate) struct Harness<'a, F: Future>
 where
@@ -61,7 +61,7 @@ fn finish<T: Send + 'static>(meta: &Meta, outcome: &Result<T, JoinError>) {
 }
 
 pub(crate) fn run_callback<T: Send + 'static>(
-    cb: super::meta::Callback,
+    cb: super::state::DoneCallback,
     outcome: &Result<T, JoinError>,
 ) {
     // A panicking callback is reported, like asyncio's "Exception in callback", and
@@ -104,7 +104,7 @@ where
                 return Poll::Pending;
             };
             meta.flags.set_polling(true);
-            let _task = context::enter_task(meta);
+            let _current = current::enter(meta);
             let res = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
             meta.flags.set_polling(false);
             match res {

@@ -279,7 +279,7 @@ impl<T: Send + 'static> JoinHandle<T> {
     where
         F: FnOnce(&Result<T, JoinError>) + Send + 'static,
     {
-        let cb: super::meta::Callback = Box::new(move |any| {
+        let cb: super::state::DoneCallback = Box::new(move |any| {
             if let Some(out) = any.downcast_ref::<Output<T>>() {
                 f(out)
             }
@@ -367,9 +367,25 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// let task = sched.spawn(async { "done" });
     /// assert_eq!(task.join().unwrap(), "done");
     /// ```
-    pub fn join(self) -> Result<T, JoinError> {
+    pub fn join(mut self) -> Result<T, JoinError> {
+        let id = self.id();
         let scheduler = self.meta().scheduler.clone();
-        scheduler.block_on_join(self)
+        let mut out = None;
+        let refused = scheduler.block_until(&mut |cx| match Pin::new(&mut self).poll(cx) {
+            Poll::Ready(o) => {
+                out = Some(o);
+                true
+            }
+            Poll::Pending => false,
+        });
+        match (out, refused) {
+            (Some(out), _) => out,
+            (None, Some(reason)) => Err(JoinError::failed(id, reason)),
+            (None, None) => Err(JoinError::failed(
+                id,
+                "the scheduler stopped waiting before the task finished",
+            )),
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! What the runtime stores beside each task's future, inside async-task's single allocation.
 
-use std::any::Any;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use super::state::{TaskFlags, TaskState};
-use crate::sched::Scheduler;
+use super::schedule::Schedule;
+use super::state::{DoneCallback, TaskFlags, TaskState};
 
 /// A task's id: unique for the life of the process, never reused.
 ///
@@ -49,9 +49,6 @@ impl std::fmt::Display for TaskId {
     }
 }
 
-/// A done-callback with its output type erased; the harness passes `&Result<T, JoinError>`.
-pub(crate) type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
-
 /// Per-task metadata (async-task's `M`).
 ///
 /// Not exported: users read it through a task's [`JoinHandle`](super::JoinHandle) or
@@ -72,12 +69,13 @@ pub struct Meta {
     pub(crate) flags: TaskFlags,
     /// Index in the scheduler's registry; written once before the task first runs.
     pub(crate) slot: AtomicUsize,
-    pub(crate) scheduler: Scheduler,
+    /// The engine that runs the task (or the blocking pool, for `spawn_blocking` jobs).
+    pub(crate) scheduler: Arc<dyn Schedule>,
 }
 
 impl Meta {
     pub(crate) fn new(
-        scheduler: Scheduler,
+        scheduler: Arc<dyn Schedule>,
         name: Option<Box<str>>,
         spawned_at: &'static Location<'static>,
     ) -> Meta {
@@ -118,11 +116,11 @@ impl Meta {
         self.flags.state()
     }
 
-    pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
+    pub(crate) fn push_callback(&self, cb: DoneCallback) -> Option<DoneCallback> {
         self.flags.push_callback(cb)
     }
 
-    pub(crate) fn mark_done(&self) -> Vec<Callback> {
+    pub(crate) fn mark_done(&self) -> Vec<DoneCallback> {
         self.flags.mark_done()
     }
 }

@@ -317,7 +317,7 @@ impl std::future::IntoFuture for TaskRef {
             waker: Mutex::new(None),
         });
         let s = state.clone();
-        let cb: super::meta::Callback = Box::new(move |_| s.finish());
+        let cb: super::state::DoneCallback = Box::new(move |_| s.finish());
         if let Some(cb) = self.meta().push_callback(cb) {
             cb(&());
         }

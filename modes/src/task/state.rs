@@ -86,7 +86,9 @@ use std::sync::atomic::Ordering;
 
 use crate::loom::{AtomicBool, AtomicU32, Mutex};
 
-type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
+/// A done-callback (`JoinHandle::add_done_callback`, an awaited `TaskRef`) with its output
+/// type erased; the harness passes `&Result<T, JoinError>`.
+pub(crate) type DoneCallback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 
 /// The runtime's per-task flags and done-callbacks.
 ///
@@ -103,7 +105,7 @@ type Callback = Box<dyn FnOnce(&(dyn Any + Send)) + Send>;
 pub(crate) struct TaskFlags {
     bits: AtomicU32,
     polling: AtomicBool,
-    callbacks: Mutex<Vec<Callback>>,
+    callbacks: Mutex<Vec<DoneCallback>>,
 }
 
 impl TaskFlags {
@@ -184,7 +186,7 @@ impl TaskFlags {
     }
 
     /// Rule 3. Returns `cb` back if the task is already done (the caller runs it).
-    pub(crate) fn push_callback(&self, cb: Callback) -> Option<Callback> {
+    pub(crate) fn push_callback(&self, cb: DoneCallback) -> Option<DoneCallback> {
         let mut list = self.callbacks.lock();
         list.push(cb);
         let prev = self.bits.fetch_or(CALLBACKS, Ordering::AcqRel);
@@ -196,7 +198,7 @@ impl TaskFlags {
     }
 
     /// Rule 2. Marks the task done and takes the callbacks registered so far.
-    pub(crate) fn mark_done(&self) -> Vec<Callback> {
+    pub(crate) fn mark_done(&self) -> Vec<DoneCallback> {
         let prev = self.bits.fetch_or(DONE, Ordering::AcqRel);
         if prev & CALLBACKS == 0 {
             return Vec::new();

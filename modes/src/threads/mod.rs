@@ -40,18 +40,18 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
-use crate::blocking::Pool;
+use crate::blocking::BlockingPool;
 use crate::driver::{self, Driver, ParkBackend};
 use crate::metrics::WorkerStats;
-use crate::single::ThreadWake;
-use crate::task::{Meta, Registry};
+use crate::task::{Meta, Registry, Schedule};
+use crate::wait::ThreadWake;
 use crate::Config;
 
 pub(crate) use worker::{current_driver, is_worker_of, push_local};
@@ -70,7 +70,7 @@ pub(crate) struct Shared {
     pub(crate) drivers: Box<[driver::Handle]>,
     idle: idle::Idle,
     pub(crate) registry: Registry,
-    pub(crate) blocking: Arc<Pool>,
+    pub(crate) blocking: Arc<BlockingPool>,
     shutdown: AtomicBool,
     pub(crate) stats: Box<[CachePadded<WorkerStats>]>,
     pub(crate) probes: Box<[CachePadded<crate::watchdog::Probe>]>,
@@ -128,7 +128,7 @@ impl Shared {
             drivers: own.iter().map(|d| d.handle().clone()).collect(),
             idle: idle::Idle::new(n),
             registry: Registry::new(4 * n),
-            blocking: Pool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
+            blocking: BlockingPool::new(cfg.blocking_threads, cfg.blocking_keep_alive, None),
             shutdown: AtomicBool::new(false),
             stats: (0..n)
                 .map(|_| CachePadded::new(WorkerStats::default()))
@@ -256,7 +256,7 @@ impl Shared {
         // This thread may run another runtime's loop (nested): its `io` and `time` must
         // reach this pool's drivers, not that loop's.
         let _driver = driver::enter_none();
-        let waker = Waker::from(Arc::new(ThreadWake(std::thread::current())));
+        let waker = ThreadWake::current();
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
@@ -403,5 +403,36 @@ impl Shared {
         for d in self.drivers.iter() {
             d.release();
         }
+    }
+}
+
+// SAFETY: `schedule_local` takes a task only on a worker of this pool (`push_local` checks
+// it), whose `Core` holds an `Arc` of the pool for as long as it runs: `self` stays valid
+// even if another worker steals the task and frees it before `push` returns.
+unsafe impl Schedule for Shared {
+    #[inline]
+    fn schedule_local(&self, task: Runnable<Meta>, yielded: bool) -> Result<(), Runnable<Meta>> {
+        push_local(self as *const Shared as usize, task, yielded)
+    }
+
+    fn schedule_remote(self: Arc<Self>, task: Runnable<Meta>) {
+        self.push_remote(task);
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn block_until(
+        self: Arc<Self>,
+        done: &mut dyn FnMut(&mut Context<'_>) -> bool,
+    ) -> Option<&'static str> {
+        if is_worker_of(&self) {
+            return Some(
+                "join() called on a worker thread would block it; await the handle instead",
+            );
+        }
+        crate::wait::park_until(done);
+        None
     }
 }

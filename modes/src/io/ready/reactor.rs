@@ -1,20 +1,23 @@
-//! The process-wide epoll reactor and its thread (protocol in the parent module).
+//! The process-wide epoll reactor and its thread (protocol in the parent module), on the
+//! `polling` crate's `Poller` (epoll on Linux), registered edge-triggered.
 
 use crate::loom::Mutex;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::num::NonZeroUsize;
+#[cfg(test)]
+use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
+use polling::{Event, Events, PollMode, Poller};
+
 use super::source::Shared;
 
-/// How many events one `epoll_wait` returns at most.
-const EVENTS: usize = 256;
-
-/// The interest every source is registered with, once.
-const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+/// How many events one wait returns at most.
+const EVENTS: NonZeroUsize = NonZeroUsize::new(256).unwrap();
 
 /// The process's reactor: a pointer rather than a `OnceLock`, tagged with the pid (as the
 /// forker in `procs/fork_server.rs`): a forked child inherits a copy whose thread it does
@@ -26,8 +29,8 @@ static REACTOR: AtomicPtr<Reactor> = AtomicPtr::new(std::ptr::null_mut());
 pub(crate) struct Reactor {
     /// The process that created this reactor.
     pid: u32,
-    /// The epoll instance (`EPOLL_CLOEXEC`).
-    epoll: OwnedFd,
+    /// The epoll instance (`EPOLL_CLOEXEC`), with polling's notifier registered in it.
+    poller: Poller,
     /// The registered sources' shared states, by key.
     sources: Mutex<HashMap<u64, Arc<Shared>>>,
     /// The next source key (never reused, so a late event never reaches a newer source).
@@ -70,16 +73,9 @@ impl Reactor {
 
     /// Creates the epoll instance.
     fn new(pid: u32) -> io::Result<Reactor> {
-        // SAFETY: epoll_create1 has no memory-safety preconditions.
-        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if ep < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `ep` is a fresh descriptor that nothing else owns.
-        let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
         Ok(Reactor {
             pid,
-            epoll,
+            poller: Poller::new()?,
             sources: Mutex::new(HashMap::new()),
             next_key: AtomicU64::new(1),
             started: AtomicBool::new(false),
@@ -110,17 +106,19 @@ impl Reactor {
     }
 
     /// Registers `fd` with `shared` as its state; returns the key to deregister with.
-    pub(super) fn add(&self, fd: RawFd, shared: Arc<Shared>) -> io::Result<u64> {
+    pub(super) fn add(&self, fd: BorrowedFd<'_>, shared: Arc<Shared>) -> io::Result<u64> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         // In the map first, so that the event epoll may queue at once finds it.
         self.sources.lock().insert(key, shared);
-        if let Err(e) = epoll_ctl(
-            self.epoll.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd,
-            INTEREST,
-            key,
-        ) {
+        // SAFETY: polling's contract for `add`: the fd is deleted from the poller before
+        // it is closed. The `Source` holding `key` deletes it (`remove`) when dropped, and
+        // its owner drops it before closing the fd (step 7; `Source::register`'s
+        // contract); a forked child never closes the parent's registrations here.
+        let added = unsafe {
+            self.poller
+                .add_with_mode(fd.as_raw_fd(), Event::all(key as usize), PollMode::Edge)
+        };
+        if let Err(e) = added {
             let removed = self.sources.lock().remove(&key);
             drop(removed); // outside the lock: it may hold wakers
             return Err(e);
@@ -130,11 +128,11 @@ impl Reactor {
 
     /// Deregisters `fd` (errors ignored: the fd may be closed already) and forgets `key`.
     /// Does nothing in a forked child of the process that registered it.
-    pub(super) fn remove(&self, fd: RawFd, key: u64) {
+    pub(super) fn remove(&self, fd: BorrowedFd<'_>, key: u64) {
         if self.pid != std::process::id() {
             return;
         }
-        let _ = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, 0, key);
+        let _ = self.poller.delete(fd);
         let removed = self.sources.lock().remove(&key);
         drop(removed); // outside the lock: it may hold wakers
     }
@@ -148,46 +146,33 @@ impl Reactor {
     /// The epoll fd (for tests).
     #[cfg(test)]
     pub(super) fn epoll_fd(&self) -> RawFd {
-        self.epoll.as_raw_fd()
+        self.poller.as_raw_fd()
     }
 
     /// The reactor thread: waits for events forever and wakes the sources' waiters.
     fn run(&self) {
-        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS];
+        let mut events = Events::with_capacity(EVENTS);
         let mut wakers: Vec<Waker> = Vec::new();
         let mut reported = false;
         loop {
-            // SAFETY: `events` is a live buffer of `EVENTS` epoll_event entries.
-            let n = unsafe {
-                libc::epoll_wait(
-                    self.epoll.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    EVENTS as libc::c_int,
-                    -1,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    // Cannot happen with a valid epoll fd and buffer; do not spin.
-                    if !reported {
-                        eprintln!("runtime-reactor: epoll_wait failed: {e}");
-                        reported = true;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+            events.clear();
+            // `wait` retries EINTR itself.
+            if let Err(e) = self.poller.wait(&mut events, None) {
+                // Cannot happen with a valid epoll fd; do not spin.
+                if !reported {
+                    eprintln!("runtime-reactor: epoll_wait failed: {e}");
+                    reported = true;
                 }
+                std::thread::sleep(std::time::Duration::from_millis(10));
                 continue;
             }
             {
                 let sources = self.sources.lock();
-                for ev in &events[..n as usize] {
-                    // Copies out of the (packed on x86_64) struct.
-                    let (flags, key) = (ev.events, ev.u64);
-                    if let Some(shared) = sources.get(&key) {
-                        let both = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
-                        let read = flags & ((libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | both);
-                        let write = flags & (libc::EPOLLOUT as u32 | both);
-                        shared.fire(read != 0, write != 0, &mut wakers);
+                for ev in events.iter() {
+                    // `readable`: EPOLLIN, EPOLLHUP, EPOLLERR (a peer's FIN makes the
+                    // socket readable); `writable`: EPOLLOUT, EPOLLHUP, EPOLLERR.
+                    if let Some(shared) = sources.get(&(ev.key as u64)) {
+                        shared.fire(ev.readable, ev.writable, &mut wakers);
                     }
                 }
             }
@@ -196,15 +181,4 @@ impl Reactor {
             }
         }
     }
-}
-
-/// `epoll_ctl(ep, op, fd, {events, key})`.
-fn epoll_ctl(ep: RawFd, op: libc::c_int, fd: RawFd, events: u32, key: u64) -> io::Result<()> {
-    let mut ev = libc::epoll_event { events, u64: key };
-    // SAFETY: `ev` is a live epoll_event for the duration of the call; bad descriptors
-    // are reported as errors.
-    if unsafe { libc::epoll_ctl(ep, op, fd, &mut ev) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }

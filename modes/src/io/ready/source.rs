@@ -2,7 +2,7 @@
 
 use crate::loom::Mutex;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -85,12 +85,12 @@ impl Source {
     ///
     /// Fails, without panicking, if the reactor's epoll instance or thread cannot be
     /// created, or if epoll refuses `fd` (e.g. a regular file: `EPERM`).
-    pub(crate) fn register(fd: RawFd) -> io::Result<Arc<Source>> {
+    pub(crate) fn register(fd: BorrowedFd<'_>) -> io::Result<Arc<Source>> {
         let reactor = Reactor::get()?;
         let shared = Arc::new(Shared::new());
         let key = reactor.add(fd, shared.clone())?;
         Ok(Arc::new(Source {
-            fd,
+            fd: fd.as_raw_fd(),
             key,
             reactor,
             shared,
@@ -162,7 +162,10 @@ impl Drop for Source {
     /// Deregisters the fd (`EPOLL_CTL_DEL`, errors ignored: the fd may be closed already)
     /// and removes it from the reactor's map.
     fn drop(&mut self) {
-        self.reactor.remove(self.fd, self.key);
+        // SAFETY: `register`'s contract: the owner closes the fd only after dropping this
+        // `Source`, so the number still names the registered, open file here.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        self.reactor.remove(fd, self.key);
     }
 }
 
@@ -179,7 +182,7 @@ impl std::fmt::Debug for Source {
 mod tests {
     use super::*;
     use std::future::Future;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsFd, AsRawFd, OwnedFd};
     use std::pin::pin;
     use std::sync::atomic::AtomicBool;
     use std::task::Wake;
@@ -239,41 +242,22 @@ mod tests {
     }
 
     fn socketpair() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` is a live array of two c_ints.
-        let r = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        assert_eq!(r, 0, "socketpair: {}", io::Error::last_os_error());
-        // SAFETY: both descriptors are fresh and owned by nothing else.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        rustix::net::socketpair(AddressFamily::UNIX, SocketType::STREAM, flags, None)
+            .expect("socketpair")
     }
 
-    fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is live and writable for `buf.len()` bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
+    fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(rustix::io::read(fd, buf)?)
     }
 
-    fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is live and readable for `buf.len()` bytes.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
+    fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+        Ok(rustix::io::write(fd, buf)?)
     }
 
     /// Writes to `fd` until its buffer is full; returns how much was written.
-    fn fill(fd: RawFd) -> usize {
+    fn fill(fd: BorrowedFd<'_>) -> usize {
         let chunk = [7u8; 4096];
         let mut total = 0;
         loop {
@@ -286,7 +270,7 @@ mod tests {
     }
 
     /// Reads `fd` (non-blocking) until it has read at least `want` bytes and it is empty.
-    fn drain(fd: RawFd, want: usize) -> Vec<u8> {
+    fn drain(fd: BorrowedFd<'_>, want: usize) -> Vec<u8> {
         let mut out = Vec::new();
         let mut buf = [0u8; 65536];
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -323,14 +307,14 @@ mod tests {
     fn read_waits_for_peer_write() {
         let _s = serial();
         let (a, b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
+        let src = Source::register(a.as_fd()).unwrap();
         let peer = thread::spawn(move || {
             thread::sleep(Duration::from_millis(50));
-            write(b.as_raw_fd(), b"hello").unwrap();
+            write(b.as_fd(), b"hello").unwrap();
             b
         });
         let mut buf = [0u8; 16];
-        let n = block_on(src.io(Direction::Read, || read(a.as_raw_fd(), &mut buf))).unwrap();
+        let n = block_on(src.io(Direction::Read, || read(a.as_fd(), &mut buf))).unwrap();
         assert_eq!(&buf[..n], b"hello");
         let _b = peer.join().unwrap();
         drop(src);
@@ -340,20 +324,20 @@ mod tests {
     fn write_waits_until_peer_drains() {
         let _s = serial();
         let (a, b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
-        let filled = fill(a.as_raw_fd());
+        let src = Source::register(a.as_fd()).unwrap();
+        let filled = fill(a.as_fd());
         assert!(filled > 0);
         let peer = thread::spawn(move || {
             thread::sleep(Duration::from_millis(50));
-            let got = drain(b.as_raw_fd(), filled);
+            let got = drain(b.as_fd(), filled);
             (b, got.len())
         });
-        let n = block_on(src.io(Direction::Write, || write(a.as_raw_fd(), b"more"))).unwrap();
+        let n = block_on(src.io(Direction::Write, || write(a.as_fd(), b"more"))).unwrap();
         assert!(n > 0);
         let (b, drained) = peer.join().unwrap();
         assert!(drained >= filled);
         // What the writer wrote after being woken is there too.
-        let rest = drain(b.as_raw_fd(), filled + n - drained);
+        let rest = drain(b.as_fd(), filled + n - drained);
         assert_eq!(drained + rest.len(), filled + n);
         drop(src);
     }
@@ -362,9 +346,9 @@ mod tests {
     fn reader_and_writer_wait_together() {
         let _s = serial();
         let (a, b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
-        let filled = fill(a.as_raw_fd());
-        let fd = a.as_raw_fd();
+        let src = Source::register(a.as_fd()).unwrap();
+        let filled = fill(a.as_fd());
+        let fd = a.as_fd();
         let (reader, writer) = thread::scope(|s| {
             let reader = s.spawn(|| {
                 let mut buf = [0u8; 16];
@@ -377,9 +361,9 @@ mod tests {
             wait_until("both directions wait", || {
                 waiting(&src, Direction::Read) && waiting(&src, Direction::Write)
             });
-            let got = drain(b.as_raw_fd(), filled);
+            let got = drain(b.as_fd(), filled);
             assert!(got.len() >= filled);
-            write(b.as_raw_fd(), b"ping").unwrap();
+            write(b.as_fd(), b"ping").unwrap();
             (reader.join().unwrap(), writer.join().unwrap())
         });
         assert_eq!(reader, b"ping");
@@ -391,8 +375,8 @@ mod tests {
     fn dropped_pending_io_loses_nothing() {
         let _s = serial();
         let (a, b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
-        let fd = a.as_raw_fd();
+        let src = Source::register(a.as_fd()).unwrap();
+        let fd = a.as_fd();
         let mut buf = [0u8; 64];
         let mut calls = 0;
         {
@@ -403,7 +387,7 @@ mod tests {
             let mut cx = Context::from_waker(Waker::noop());
             assert!(fut.poll(&mut cx).is_pending());
             // Data arrives while the future is pending; the future is dropped unpolled.
-            write(b.as_raw_fd(), b"abc").unwrap();
+            write(b.as_fd(), b"abc").unwrap();
             wait_until("the event is delivered", || !waiting(&src, Direction::Read));
         }
         assert_eq!(calls, 1);
@@ -417,8 +401,8 @@ mod tests {
         }
         let peer = thread::spawn(move || {
             thread::sleep(Duration::from_millis(50));
-            write(b.as_raw_fd(), b"def").unwrap();
-            write(b.as_raw_fd(), b"ghi").unwrap();
+            write(b.as_fd(), b"def").unwrap();
+            write(b.as_fd(), b"ghi").unwrap();
             b
         });
         let mut got = Vec::new();
@@ -436,8 +420,8 @@ mod tests {
     fn eof_wakes_reader() {
         let _s = serial();
         let (a, b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
-        let fd = a.as_raw_fd();
+        let src = Source::register(a.as_fd()).unwrap();
+        let fd = a.as_fd();
         let peer = thread::spawn(move || {
             thread::sleep(Duration::from_millis(50));
             drop(b);
@@ -453,7 +437,7 @@ mod tests {
     fn interrupted_is_retried() {
         let _s = serial();
         let (a, _b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
+        let src = Source::register(a.as_fd()).unwrap();
         let mut left = 3;
         let r = block_on(src.io(Direction::Write, || {
             if left > 0 {
@@ -470,12 +454,14 @@ mod tests {
     #[test]
     fn errors_are_returned() {
         let _s = serial();
-        // EBADF from epoll_ctl: no panic, nothing left in the map.
-        let e = Source::register(-1).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
+        // EPERM from epoll_ctl (a regular file cannot be polled): no panic, nothing
+        // left in the map.
+        let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        let e = Source::register(file.as_fd()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
         // Errors other than WouldBlock/Interrupted from `f` end the operation.
         let (a, _b) = socketpair();
-        let src = Source::register(a.as_raw_fd()).unwrap();
+        let src = Source::register(a.as_fd()).unwrap();
         let r: io::Result<()> = block_on(src.io(Direction::Read, || {
             Err(io::Error::from_raw_os_error(libc::ECONNRESET))
         }));
@@ -487,10 +473,10 @@ mod tests {
     fn ping_pong_loses_no_wake() {
         let _s = serial();
         let (a, b) = socketpair();
-        let sa = Source::register(a.as_raw_fd()).unwrap();
-        let sb = Source::register(b.as_raw_fd()).unwrap();
+        let sa = Source::register(a.as_fd()).unwrap();
+        let sb = Source::register(b.as_fd()).unwrap();
         const ROUNDS: u32 = 2000;
-        let side = |src: &Source, fd: RawFd, first: bool| {
+        let side = |src: &Source, fd: BorrowedFd<'_>, first: bool| {
             let mut buf = [0u8; 4];
             for i in 0..ROUNDS {
                 if !(first && i == 0) {
@@ -505,8 +491,8 @@ mod tests {
             }
         };
         thread::scope(|s| {
-            s.spawn(|| side(&sa, a.as_raw_fd(), true));
-            s.spawn(|| side(&sb, b.as_raw_fd(), false));
+            s.spawn(|| side(&sa, a.as_fd(), true));
+            s.spawn(|| side(&sb, b.as_fd(), false));
         });
         drop((sa, sb));
     }
@@ -538,7 +524,7 @@ mod tests {
             let before = fd_count();
             for i in 0..1000 {
                 let (a, b) = socketpair();
-                let src = Source::register(a.as_raw_fd()).unwrap();
+                let src = Source::register(a.as_fd()).unwrap();
                 let key = src.key;
                 if i % 100 == 0 {
                     assert!(epoll_has(ep, a.as_raw_fd()));

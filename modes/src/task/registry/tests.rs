@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
+use super::super::meta::Meta;
+use super::super::mock::Mock;
+use super::super::Schedule;
 use super::Registry;
-use crate::task::meta::Meta;
-use crate::{Config, Scheduler};
 
 /// A waker that counts its drops (a registry entry holds one).
 struct Counted(Arc<AtomicUsize>);
@@ -22,12 +23,8 @@ impl Drop for Counted {
     }
 }
 
-fn sched() -> Scheduler {
-    Scheduler::single(&Config {
-        long_poll_threshold: None,
-        ..Config::default()
-    })
-    .0
+fn sched() -> Arc<dyn Schedule> {
+    Mock::new(false)
 }
 
 fn metas(n: usize) -> Vec<Meta> {
@@ -159,7 +156,7 @@ fn no_starvation_once_closed() {
     );
     assert_eq!(r.len(), 2);
     assert!(
-        ms[0].flags.load() & crate::task::state::CANCEL != 0,
+        ms[0].flags.load() & super::super::state::CANCEL != 0,
         "live tasks were cancelled"
     );
     r.remove(&ms[0]);

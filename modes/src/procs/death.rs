@@ -1,103 +1,56 @@
-//! One reader thread per worker incarnation: results, readiness and init failures from
-//! the worker, and what its socket's EOF means (steps 8-10 of the protocol in
-//! `procs/mod.rs`).
+//! The end of a worker's connection: how the worker ended (the fork server's report,
+//! waited for with a bound), which jobs fail and why, whether the pool breaks, and the
+//! replacement (steps 9-10 of the protocol in `procs/mod.rs`).
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::conn::Conn;
 use super::dispatch::Running;
 use super::exit_status::describe;
-use super::ipc::{self, FrameReader};
 use super::pool::{Inner, State, EXIT_REPORT_WAIT};
-use super::{kind, JobOutput};
+use super::JobOutput;
 
 impl Inner {
-    /// One worker incarnation's reader thread (steps 8-10).
-    pub(super) fn reader(self: Arc<Self>, conn: Arc<Conn>) {
-        let mut r = FrameReader::new(conn.fd.as_raw_fd());
-        while let Ok(Some(frame)) = r.read() {
-            match frame.kind {
-                kind::READY => {
-                    let mut st = self.state.lock();
-                    let s = &mut st.slots[conn.slot];
-                    if s.gen == conn.gen {
-                        s.ready = true;
-                        if s.pid.is_none() && frame.body.len() >= 4 {
-                            let pid = u32::from_le_bytes(frame.body[..4].try_into().unwrap());
-                            s.pid = Some(pid as libc::pid_t);
-                        }
-                    }
-                }
-                kind::INIT_FAILED => {
-                    let mut st = self.state.lock();
-                    let s = &mut st.slots[conn.slot];
-                    if s.gen == conn.gen {
-                        s.init_error = Some(String::from_utf8_lossy(&frame.body).into_owned());
-                    }
-                }
-                kind::RESULT_OK | kind::RESULT_PANIC | kind::RESULT_FAILED => {
-                    self.on_result(&conn, frame)
-                }
-                _ => {
-                    // Not our protocol (a job wrote to fd 3?): this worker cannot be
-                    // trusted any more. Kill it; the EOF path below handles the rest.
-                    if let Some(pid) = self.state.lock().slots[conn.slot].pid {
-                        // SAFETY: kill sends a signal; `pid` is a live worker of ours (not
-                        // yet reaped: its reader, this thread, has not seen it exit).
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
-                    }
-                    break;
-                }
-            }
+    /// `conn`'s socket ended (EOF or an error), seen on the loop. If the fork server has
+    /// already reported how the worker ended (or nothing is left to wait for), the death
+    /// is handled here at once; otherwise a short-lived `runtime-proc-reap` thread waits
+    /// for the report (bounded), so the loop never blocks on it.
+    pub(super) fn conn_ended(self: &Arc<Self>, conn: Arc<Conn>) {
+        conn.close();
+        if self.exit_known(&conn) {
+            self.on_eof(&conn);
+            return;
         }
-        self.on_eof(&conn);
+        let me = self.clone();
+        let c = conn.clone();
+        if self
+            .start_thread("runtime-proc-reap", move || me.on_eof(&c))
+            .is_err()
+        {
+            // No thread: wait here (bounded by EXIT_REPORT_WAIT, twice at most).
+            self.on_eof(&conn);
+        }
     }
 
-    fn on_result(&self, conn: &Arc<Conn>, frame: ipc::Frame) {
-        let out = match frame.kind {
-            kind::RESULT_OK => JobOutput::Ok(frame.body),
-            kind::RESULT_PANIC => {
-                JobOutput::Panicked(String::from_utf8_lossy(&frame.body).into_owned())
-            }
-            _ => JobOutput::Failed(String::from_utf8_lossy(&frame.body).into_owned()),
-        };
-        let (done, retire, work) = {
-            let mut st = self.state.lock();
-            let s = &mut st.slots[conn.slot];
-            if s.gen != conn.gen {
-                return;
-            }
-            let Some(run) = s.running.remove(&frame.id) else {
-                return;
-            };
-            if run.sync {
-                s.sync_busy = false;
-            }
-            s.jobs_done += 1;
-            let retire = !s.retiring
-                && s.running.is_empty()
-                && self.max_jobs.is_some_and(|m| s.dispatched >= m);
-            s.retiring |= retire;
-            let work = self.assign(&mut st);
-            (run.done, retire, work)
-        };
-        done.send(out);
-        if retire {
-            // The worker reads EOF and exits 0; its EOF here spawns the replacement.
-            // SAFETY: shutdown on a descriptor we own.
-            unsafe { libc::shutdown(conn.fd.as_raw_fd(), libc::SHUT_WR) };
-        }
-        work.perform();
+    /// `true` if `on_eof` for `conn` would not wait.
+    fn exit_known(&self, conn: &Conn) -> bool {
+        let st = self.state.lock();
+        let s = &st.slots[conn.slot];
+        !is_current(&st, conn)
+            || st.closed
+            || st.fork_server_gone
+            || s.spawn_error.is_some()
+            || s.pid.is_some_and(|p| st.exits.contains_key(&p))
     }
 
     /// The worker's socket reached EOF: it exited (or the pool is closing).
-    fn on_eof(self: &Arc<Self>, conn: &Arc<Conn>) {
+    pub(super) fn on_eof(self: &Arc<Self>, conn: &Arc<Conn>) {
         conn.close();
         let mut st = self.state.lock();
-        if st.slots[conn.slot].gen != conn.gen {
+        if !is_current(&st, conn) {
+            // Handled already (the loop and the control reader may both see the end).
             return;
         }
         st.slots[conn.slot].conn = None;
@@ -195,4 +148,12 @@ impl Inner {
             let _ = self.spawn_worker(conn.slot);
         }
     }
+}
+
+/// `true` while `conn` is its slot's connection.
+fn is_current(st: &State, conn: &Conn) -> bool {
+    st.slots[conn.slot]
+        .conn
+        .as_ref()
+        .is_some_and(|c| std::ptr::eq(Arc::as_ptr(c), conn))
 }
