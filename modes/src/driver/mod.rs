@@ -44,8 +44,11 @@ use std::time::{Duration, Instant};
 
 use crate::callback::Callback;
 
-/// Added to every timed park, so that the loop never wakes just before a deadline (and
-/// parks again for the few microseconds left).
+/// Added to every timed park. The wake is never early without it (both backends wait at
+/// least the timeout from a start after the clock was read), but it batches: timers due
+/// within it fire in one wake instead of one park-and-wake each. Measured on `timers`
+/// (10,000 sleeps due about 1 us apart, Threads): without it the median p99 lateness of
+/// six runs was 4.9 ms against 2.7 ms with it (a loaded machine; see the step-3 note).
 const PARK_SLACK: Duration = Duration::from_micros(50);
 
 /// How a loop blocks when idle, as reported by `Scheduler::park_backend`.

@@ -8,9 +8,9 @@
 //! - from any other thread: the injector, then one parked worker is woken (see `idle`).
 //!
 //! Fairness rule: a worker takes from the injector before its own queue every
-//! `GLOBAL_INTERVAL` (61) ticks, fires its timers every `MAINTENANCE_INTERVAL` ticks, and
-//! runs the LIFO slot at most `MAX_LIFO_POLLS` (3) times in a row before going back to the
-//! queue. So the injector, the timers and every local queue are served within a bounded
+//! `GLOBAL_INTERVAL` (61) ticks, fires every worker's due timers every
+//! `MAINTENANCE_INTERVAL` ticks, and runs the LIFO slot at most `MAX_LIFO_POLLS` (3) times
+//! in a row before going back to the queue. So the injector, the timers and every local queue are served within a bounded
 //! number of polls, and a task that yields forever starves nobody.
 //!
 //! Shutdown, in order:

@@ -138,7 +138,10 @@ impl Core {
             self.tick.set(tick);
             if tick % MAINTENANCE_INTERVAL == 0 {
                 self.driver.poll_io();
-                self.driver.fire_timers(&[], |cb| cb.run());
+                // Every worker's due timers, not only ours: a sibling that is parked
+                // (its wake-up late when the machine is loaded) or busy in a long poll
+                // would otherwise leave its due timers to itself.
+                self.driver.fire_timers(&self.shared.drivers, |cb| cb.run());
                 self.publish();
             }
             if let Some(r) = self.next_task(tick) {
