@@ -76,8 +76,8 @@ impl Inner {
                 match pid {
                     Some(pid) if !killed => {
                         // EOF without an exit: it closed fd 3 itself. Make sure it is gone.
-                        // SAFETY: kill sends a signal to our (unreaped) worker.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                        // Our worker, not reaped (no report yet): its pid is still its.
+                        super::pool::kill(pid);
                         killed = true;
                         deadline = now + EXIT_REPORT_WAIT;
                         continue;

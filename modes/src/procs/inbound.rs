@@ -2,7 +2,6 @@
 //! the protocol in `procs/mod.rs`). Called on the parent's loop, by `sockets.rs`, for
 //! each whole frame read from a worker's socket.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use super::conn::Conn;
@@ -22,7 +21,7 @@ impl Inner {
                     s.ready = true;
                     if s.pid.is_none() && frame.body.len() >= 4 {
                         let pid = u32::from_le_bytes(frame.body[..4].try_into().unwrap());
-                        s.pid = Some(pid as libc::pid_t);
+                        s.pid = Some(pid as super::fork_server::RawPid);
                     }
                 }
             }
@@ -53,9 +52,9 @@ impl Inner {
             return;
         }
         if let Some(pid) = s.pid {
-            // SAFETY: kill sends a signal; `pid` is our worker, and alive: it just wrote
-            // to its socket, which is still open (so it is not reaped, its pid not reused).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // Our worker, alive: it just wrote to its socket, which is still open (so it
+            // is not reaped, its pid not reused).
+            super::pool::kill(pid);
         }
     }
 
@@ -90,8 +89,7 @@ impl Inner {
         done.send(out);
         if retire {
             // The worker reads EOF and exits 0; its EOF here spawns the replacement.
-            // SAFETY: shutdown on a descriptor we own.
-            unsafe { libc::shutdown(conn.fd.as_raw_fd(), libc::SHUT_WR) };
+            let _ = rustix::net::shutdown(&conn.fd, rustix::net::Shutdown::Write);
         }
         work.perform();
     }

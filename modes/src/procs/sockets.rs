@@ -35,8 +35,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::conn::Conn;
 use super::ipc::{Frame, FrameParser};
 use super::pool::Inner;
-use crate::io::IoFd;
 use crate::driver::Unparker;
+use crate::io::IoFd;
 
 /// One read's buffer.
 const READ_BUF: usize = 64 * 1024;
