@@ -76,14 +76,15 @@ impl Inner {
                 return;
             };
             if run.sync {
-                s.sync_busy = false;
+                // A job sent ahead starts now, if there is one.
+                s.sync_busy = s.running.values().any(|r| r.sync);
             }
             s.jobs_done += 1;
             let retire = !s.retiring
                 && s.running.is_empty()
                 && self.max_jobs.is_some_and(|m| s.dispatched >= m);
             s.retiring |= retire;
-            let work = self.assign(&mut st);
+            let work = self.assign(&mut st, true);
             (run.done, retire, work)
         };
         done.send(out);

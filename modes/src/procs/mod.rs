@@ -61,10 +61,15 @@
 //!    (`INIT_FAILED(msg)` and exit if it panics), then sends `READY(pid)`.
 //! 5. **Submit.** The parent spawns an ordinary loop task that awaits a one-shot, and
 //!    queues the job (FIFO; sync and async jobs in separate queues). Dispatch rule: a
-//!    worker runs at most one sync job at a time and is sent nothing else meanwhile (its
-//!    main thread is busy); async jobs go to workers without a sync job, up to
-//!    `max_async_jobs_per_worker` each; the least loaded worker wins. A queued job whose
-//!    task was cancelled is skipped at dispatch.
+//!    worker runs one sync job at a time on its main thread, and is sent no async job
+//!    meanwhile; async jobs go to workers without a sync job, up to
+//!    `max_async_jobs_per_worker` each; the least loaded worker wins (an idle one first).
+//!    When a result comes back and jobs are queued, a worker running a sync job may also
+//!    be sent the next sync job *ahead*: it waits in the worker's socket and starts the
+//!    moment the current one ends, instead of after a round trip to the parent. A queued
+//!    job whose task was cancelled is skipped at dispatch; a job sent ahead is no longer
+//!    queued (as Python's call queue: cancelling its task then drops its result, the
+//!    worker still runs it). A job just submitted is never sent ahead, only queued.
 //! 6. **Send.** `JOB_SYNC` / `JOB_ASYNC(id, [u64 trampoline][u64 function][payload])`. The
 //!    dispatching thread (whichever submitted, or the loop) writes without blocking
 //!    (`conn.rs`); whatever does not fit in the socket buffer waits in the connection's
@@ -94,7 +99,9 @@
 //!     job running, no initializer outcome pending; so a retired or idle worker is
 //!     replaced even while no thread runs the loop). Only the jobs that worker was running
 //!     fail, with the signal or exit code in the message, after everything it sent before
-//!     dying was read; a replacement is spawned (3-4). Queued jobs and other workers go
+//!     dying was read (a job sent ahead that it had not started goes back to the front of
+//!     the queue: of its sync jobs only the oldest can have started); a replacement is
+//!     spawned (3-4). Queued jobs and other workers go
 //!     on. A worker that dies before `READY` while an initializer is set breaks the pool
 //!     (every later job fails at once with the reason) instead of forking forever.
 //! 11. **Shutdown** (dropping the runtime). The loop's tasks are cancelled first, and the

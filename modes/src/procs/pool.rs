@@ -220,7 +220,7 @@ impl Pool {
             } else {
                 st.async_q.push_back(q);
             }
-            inner.assign(&mut st)
+            inner.assign(&mut st, false)
         };
         work.perform();
     }
@@ -376,7 +376,7 @@ impl Inner {
         self.sockets.add(conn);
         let work = {
             let mut st = self.state.lock();
-            self.assign(&mut st)
+            self.assign(&mut st, false)
         };
         work.perform();
         Ok(())
