@@ -59,6 +59,8 @@ readiness_too!(
     max_jobs_per_worker_replaces_the_worker_process,
     a_worker_killed_by_sigkill_fails_only_its_job,
     a_worker_that_exits_fails_only_its_job,
+    a_busy_worker_is_sent_its_next_job_ahead,
+    a_job_sent_ahead_to_a_worker_that_dies_runs_in_its_replacement,
     crashes_in_a_row_never_break_the_pool,
     payloads_that_do_not_serialise_fail_only_their_job,
     cancelling_a_queued_job_skips_it,
@@ -664,6 +666,41 @@ fn a_worker_that_segfaults_fails_only_its_job() {
 #[test]
 fn a_worker_that_exits_fails_only_its_job() {
     a_crash_fails_only_its_job(Crash::Exit3, "exit code 3");
+}
+
+#[test]
+fn a_busy_worker_is_sent_its_next_job_ahead() {
+    // Once a result comes back with jobs queued, the worker gets the next job and one
+    // more to start as soon as it is done (no idle gap waiting for the parent).
+    let rt = processes(1).build().unwrap();
+    rt.block_on(async {
+        let jobs: Vec<_> = (0..4).map(|_| runtime::submit(sleep_ms, 50)).collect();
+        let mut jobs = jobs.into_iter();
+        jobs.next().unwrap().await.unwrap();
+        let w = &pool(&rt).workers[0];
+        assert_eq!((w.running, pool(&rt).queued), (2, 1), "{w:?}");
+        for h in jobs {
+            h.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_job_sent_ahead_to_a_worker_that_dies_runs_in_its_replacement() {
+    let rt = processes(1).build().unwrap();
+    rt.block_on(async {
+        let first = runtime::submit(pid, ());
+        let crashed = runtime::submit(crash, Crash::Kill);
+        let after = runtime::submit(pid, ());
+        let first = first.await.unwrap();
+        // `crashed` went out with `first`'s result, `after` ahead of it.
+        let e = crashed.await.unwrap_err();
+        assert!(e.to_string().contains("died while running this job"), "{e}");
+        let later = after.await.expect("never started, so sent again: it runs");
+        assert_ne!(later, first, "in the replacement");
+    });
+    let w = &pool(&rt).workers[0];
+    assert_eq!((w.deaths, w.replacements), (1, 1), "{w:?}");
 }
 
 #[test]

@@ -9,8 +9,10 @@
 
 use crate::loom::Mutex;
 use std::collections::VecDeque;
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+
+use rustix::io::Errno;
+use rustix::net::{SendFlags, Shutdown};
 use std::sync::Arc;
 
 use super::sockets::SocketsWake;
@@ -53,23 +55,15 @@ impl Conn {
         }
         let mut at = 0;
         while at < frame.len() {
-            // SAFETY: sends from a live slice of `frame.len() - at` bytes.
-            let n = unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    frame[at..].as_ptr().cast(),
-                    frame.len() - at,
-                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-                )
-            };
-            if n >= 0 {
-                at += n as usize;
-                continue;
-            }
-            match io::Error::last_os_error().kind() {
-                io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock => break,
-                _ => {
+            match rustix::net::send(
+                &self.fd,
+                &frame[at..],
+                SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+            ) {
+                Ok(n) => at += n,
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => break,
+                Err(_) => {
                     ob.dead = true;
                     return;
                 }
@@ -119,7 +113,6 @@ impl Conn {
     /// Ends the connection: the loop's read sees EOF, writes stop.
     pub(super) fn close(&self) {
         self.outbox.lock().dead = true;
-        // SAFETY: shutdown on a descriptor we own; it stays open until `fd` drops.
-        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RDWR) };
+        let _ = rustix::net::shutdown(&self.fd, Shutdown::Both);
     }
 }

@@ -2,20 +2,24 @@
 //! server, and the fork server's own end (steps 3 and 10-11 of the protocol in
 //! `procs/mod.rs`).
 
-use std::io;
 use std::sync::Arc;
 
 use super::conn::Conn;
 use super::exit_status::describe;
+use super::fork_server::RawPid;
 use super::ipc::FrameReader;
 use super::kind;
-use super::pool::{Inner, State};
+use super::pool::{wait_for, Inner, State};
+use std::os::fd::BorrowedFd;
 
 impl Inner {
     /// The control socket's reader: spawn replies and exit reports from the fork server.
     pub(super) fn control_reader(self: Arc<Self>) {
         // `shutdown` closes the socket only after this thread is joined.
-        let mut r = FrameReader::new(self.ctl.raw());
+        // SAFETY: `shutdown` closes the control socket only after this thread is joined
+        // (or, if it cannot join it, never): the descriptor outlives this borrow.
+        let ctl = unsafe { BorrowedFd::borrow_raw(self.ctl.raw()) };
+        let mut r = FrameReader::new(ctl);
         while let Ok(Some(f)) = r.read() {
             let word = |b: &[u8]| i32::from_le_bytes(b[..4].try_into().unwrap_or([0; 4]));
             let mut st = self.state.lock();
@@ -33,7 +37,7 @@ impl Inner {
                     }
                 }
                 kind::EXITED if f.body.len() >= 4 => {
-                    let pid = f.id as libc::pid_t;
+                    let pid = f.id as RawPid;
                     st.exits.insert(pid, word(&f.body));
                     ended_slot = st.slots.iter().position(|s| s.pid == Some(pid));
                 }
@@ -62,11 +66,8 @@ impl Inner {
             st.fork_server_gone = true;
             self.cv.notify_all();
         }
-        let mut status = 0;
-        // SAFETY: `status` is a live int; the fork server is our child, reaped only here.
-        while unsafe { libc::waitpid(self.fork_server, &mut status, 0) } < 0
-            && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
-        {}
+        // Our child, reaped only here.
+        let status = wait_for(self.fork_server).unwrap_or(0);
         let closed = {
             let mut st = self.state.lock();
             st.fork_server_reaped = true;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::conn::Conn;
-use super::dispatch::Running;
+use super::dispatch::{Queued, Running};
 use super::exit_status::describe;
 use super::pool::{Inner, State, EXIT_REPORT_WAIT};
 use super::JobOutput;
@@ -76,8 +76,8 @@ impl Inner {
                 match pid {
                     Some(pid) if !killed => {
                         // EOF without an exit: it closed fd 3 itself. Make sure it is gone.
-                        // SAFETY: kill sends a signal to our (unreaped) worker.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                        // Our worker, not reaped (no report yet): its pid is still its.
+                        super::pool::kill(pid);
                         killed = true;
                         deadline = now + EXIT_REPORT_WAIT;
                         continue;
@@ -95,7 +95,28 @@ impl Inner {
         let s = &mut state.slots[conn.slot];
         let pid = s.pid;
         let how = describe(status, s.spawn_error, fork_server_gone);
-        let running: Vec<Running> = s.running.drain().map(|(_, r)| r).collect();
+        // A worker runs its sync jobs one at a time, in the order sent (ids grow with it):
+        // of those it had, only the oldest can have started. The ones sent ahead of it go
+        // back to the front of the queue; the rest fail.
+        let mut all: Vec<(u64, Running)> = s.running.drain().collect();
+        all.sort_by_key(|(id, _)| *id);
+        let mut running: Vec<Running> = Vec::new();
+        let mut resend: Vec<Queued> = Vec::new();
+        let mut oldest_sync = true;
+        for (id, mut r) in all {
+            match r.ahead.take() {
+                Some(frame) if r.sync && !oldest_sync => resend.push(Queued {
+                    id,
+                    frame,
+                    done: r.done,
+                    watch: None,
+                }),
+                _ => {
+                    oldest_sync &= !r.sync;
+                    running.push(r);
+                }
+            }
+        }
         s.sync_busy = false;
         let retired = s.retiring && running.is_empty() && status == Some(0);
         if retired {
@@ -143,6 +164,16 @@ impl Inner {
         };
         for r in running {
             r.done.send(JobOutput::Failed(msg.clone()));
+        }
+        if replace {
+            let mut st = self.state.lock();
+            for q in resend.into_iter().rev() {
+                st.sync_q.push_front(q);
+            }
+        } else {
+            for q in resend {
+                q.done.send(JobOutput::Failed(msg.clone()));
+            }
         }
         if replace {
             let _ = self.spawn_worker(conn.slot);

@@ -30,6 +30,9 @@ impl Queued {
 pub(super) struct Running {
     pub(super) done: ReplySender,
     pub(super) sync: bool,
+    /// A sync job sent ahead (to a worker busy with another): its frame, to send again
+    /// elsewhere if the worker dies before it starts it (`death.rs`).
+    pub(super) ahead: Option<Vec<u8>>,
 }
 
 /// Frames to write, and what to drop, collected under the lock and acted on after: a
@@ -44,8 +47,11 @@ pub(super) struct Work {
 
 impl Inner {
     /// Assigns queued jobs to workers that can take them (the dispatch rule in the module
-    /// docs); the caller performs the writes after releasing the lock.
-    pub(super) fn assign(&self, st: &mut State) -> Work {
+    /// docs); the caller performs the writes after releasing the lock. `ahead`: a worker
+    /// running one sync job may also be sent the next one, to start as soon as it is done
+    /// (only when a result comes back: a job just submitted waits in the queue, where a
+    /// cancel still skips it).
+    pub(super) fn assign(&self, st: &mut State, ahead: bool) -> Work {
         let mut work = Work::default();
         if st.closed || st.broken.is_some() {
             return work;
@@ -64,12 +70,13 @@ impl Inner {
                     work.released.extend(job.watch);
                     continue;
                 }
-                let Some(i) = self.pick(slots, sync) else {
+                let Some(i) = self.pick(slots, sync, ahead) else {
                     break;
                 };
                 let job = q.pop_front().expect("front exists");
                 work.released.extend(job.watch);
                 let s = &mut slots[i];
+                let sent_ahead = sync && s.sync_busy;
                 s.dispatched += 1;
                 s.sync_busy |= sync;
                 s.running.insert(
@@ -77,6 +84,7 @@ impl Inner {
                     Running {
                         done: job.done,
                         sync,
+                        ahead: sent_ahead.then(|| job.frame.clone()),
                     },
                 );
                 let conn = s.conn.clone().expect("picked slots have a connection");
@@ -86,17 +94,22 @@ impl Inner {
         work
     }
 
-    /// The least loaded worker that may take a job of this kind.
-    pub(super) fn pick(&self, slots: &[Slot], sync: bool) -> Option<usize> {
+    /// The least loaded worker that may take a job of this kind (an idle one first; with
+    /// `ahead`, a worker running exactly one sync job may take one more sync job).
+    pub(super) fn pick(&self, slots: &[Slot], sync: bool, ahead: bool) -> Option<usize> {
         slots
             .iter()
             .enumerate()
             .filter(|(_, s)| {
+                let room = if sync {
+                    !s.sync_busy || (ahead && s.running.len() == 1)
+                } else {
+                    !s.sync_busy && s.running.len() < self.max_async
+                };
                 s.conn.is_some()
                     && !s.retiring
-                    && !s.sync_busy
+                    && room
                     && self.max_jobs.is_none_or(|m| s.dispatched < m)
-                    && (sync || s.running.len() < self.max_async)
             })
             .min_by_key(|(_, s)| (s.running.len(), !s.ready))
             .map(|(i, _)| i)

@@ -7,12 +7,18 @@
 //! memory forever.
 
 use std::io;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::mpsc;
 
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
+
 use super::ipc::{self, FrameReader};
 use super::{kind, worker, WorkerSettings};
+
+/// A process id as the pool keeps it (the wire carries it as an `i32`).
+pub(crate) type RawPid = i32;
 
 /// The descriptor the control socket (fork server) or the worker socket (worker) is
 /// moved to.
@@ -21,7 +27,7 @@ pub(crate) const CHANNEL_FD: RawFd = 3;
 struct Request {
     ctl: RawFd,
     settings: WorkerSettings,
-    reply: mpsc::SyncSender<io::Result<libc::pid_t>>,
+    reply: mpsc::SyncSender<io::Result<RawPid>>,
 }
 
 /// The forker thread of one process: its request queue, and the process it belongs to.
@@ -70,7 +76,7 @@ fn forker_handle() -> io::Result<&'static Forker> {
 
 /// Forks a fork server that serves on `ctl` (the child's end of the control socket,
 /// still open in this process; the caller closes it afterwards). Returns its pid.
-pub(crate) fn start(ctl: RawFd, settings: WorkerSettings) -> io::Result<libc::pid_t> {
+pub(crate) fn start(ctl: RawFd, settings: WorkerSettings) -> io::Result<RawPid> {
     worker::install_panic_hook();
     let forker = forker_handle()?;
     let (reply, answer) = mpsc::sync_channel(1);
@@ -89,11 +95,12 @@ pub(crate) fn start(ctl: RawFd, settings: WorkerSettings) -> io::Result<libc::pi
 
 fn forker(rx: mpsc::Receiver<Request>) {
     for req in rx {
-        // SAFETY: getpid has no preconditions.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: fork has no memory-safety preconditions. In the child only this thread
-        // exists; it runs `serve`, which never returns and touches no lock another thread
-        // of the parent might hold (module docs).
+        let parent = rustix::process::getpid();
+        // SAFETY: fork itself has no memory-safety preconditions, but what the child may
+        // do does (only this thread exists in it, other threads' locks stay held): rustix
+        // offers no fork for std programs for that reason. The child runs `serve`, which
+        // never returns and touches no lock another thread of the parent might hold
+        // (module docs).
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             serve(req.ctl, parent, req.settings);
@@ -109,123 +116,111 @@ fn forker(rx: mpsc::Receiver<Request>) {
 
 /// Dies with the process `parent`: `PR_SET_PDEATHSIG`, then a check that `parent` did not
 /// already die before the `prctl` (the child would then have been reparented).
-pub(crate) fn die_with_parent(parent: libc::pid_t) -> bool {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number; getppid has no preconditions.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-        libc::getppid() == parent
-    }
+pub(crate) fn die_with_parent(parent: Pid) -> bool {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).is_ok()
+        && rustix::process::getppid() == Some(parent)
 }
 
-/// Moves `fd` to [`CHANNEL_FD`] and closes every other descriptor above 2.
-pub(crate) fn keep_only(fd: RawFd) {
-    if fd != CHANNEL_FD {
-        // SAFETY: dup2 onto CHANNEL_FD closes whatever was there (an inherited descriptor
-        // this process must not keep) and makes it a copy of `fd`; then `fd` is closed.
-        unsafe {
+/// Moves `fd` to [`CHANNEL_FD`], closes every other descriptor above 2, and returns the
+/// channel.
+pub(crate) fn keep_only(fd: RawFd) -> OwnedFd {
+    // SAFETY: in a freshly forked, single-threaded child, which owns every descriptor it
+    // inherited and uses none of them but `fd`: (1) dup2 onto CHANNEL_FD replaces
+    // whatever was there (an inherited descriptor this process must not keep), then `fd`
+    // is closed; (2) close_range closes every other descriptor above it (before Linux
+    // 5.9, one by one up to the limit: closing one that is not open is harmless); (3)
+    // CHANNEL_FD is then this process's, owned once. Closing descriptors no `OwnedFd`
+    // holds is what I/O safety forbids, so rustix has no safe call for it.
+    unsafe {
+        if fd != CHANNEL_FD {
             libc::dup2(fd, CHANNEL_FD);
             libc::close(fd);
         }
-    }
-    close_from(CHANNEL_FD + 1);
-}
-
-/// Closes every descriptor numbered `low` or more.
-fn close_from(low: RawFd) {
-    // SAFETY: close_range only closes descriptors; none above `low` is in use by this
-    // (single-threaded, freshly forked) process's own code.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            low as libc::c_uint,
-            libc::c_uint::MAX,
-            0,
-        )
-    };
-    if r == 0 {
-        return;
-    }
-    // Kernels before 5.9: close them one by one, up to the descriptor limit.
-    // SAFETY: sysconf has no preconditions.
-    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-    let max = if max <= 0 { 65_536 } else { max.min(1 << 20) } as RawFd;
-    for fd in low..max {
-        // SAFETY: as above; closing a descriptor that is not open is harmless (EBADF).
-        unsafe { libc::close(fd) };
+        let low = (CHANNEL_FD + 1) as libc::c_uint;
+        if libc::syscall(libc::SYS_close_range, low, libc::c_uint::MAX, 0) != 0 {
+            let max = libc::sysconf(libc::_SC_OPEN_MAX);
+            let max = if max <= 0 { 65_536 } else { max.min(1 << 20) } as RawFd;
+            for fd in CHANNEL_FD + 1..max {
+                libc::close(fd);
+            }
+        }
+        std::os::fd::FromRawFd::from_raw_fd(CHANNEL_FD)
     }
 }
 
-/// The fork server's life: never returns.
-fn serve(ctl: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> ! {
-    let code = std::panic::catch_unwind(|| run(ctl, parent, settings)).unwrap_or(101);
+/// Ends this forked process at once.
+pub(crate) fn exit(code: i32) -> ! {
     // SAFETY: _exit ends the process without running the parent's atexit handlers or
-    // flushing its stdio buffers (which this copy must not do).
+    // flushing its stdio buffers (which a forked copy must not do: their locks may be
+    // held by a thread that does not exist here). rustix has it only in its unstable
+    // `runtime` module; std's `exit` runs the handlers.
     unsafe { libc::_exit(code) }
 }
 
-fn run(ctl: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> i32 {
+/// The fork server's life: never returns.
+fn serve(ctl: RawFd, parent: Pid, settings: WorkerSettings) -> ! {
+    let code = std::panic::catch_unwind(|| run(ctl, parent, settings)).unwrap_or(101);
+    exit(code)
+}
+
+/// A worker the fork server forked and has not reaped: its pid, and a pidfd that polls
+/// readable once it has exited (`None` before Linux 5.3: then the poll wakes every
+/// `REAP_POLL_MS` to reap).
+struct Child {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+}
+
+/// How often the fork server looks for exited workers when a pidfd is missing.
+const REAP_POLL_MS: i32 = 20;
+
+fn run(ctl: RawFd, parent: Pid, settings: WorkerSettings) -> i32 {
     if !die_with_parent(parent) {
         return 1;
     }
-    keep_only(ctl);
-    // SAFETY: plain signal-mask and disposition calls on valid, initialised sigsets.
-    let sigfd = unsafe {
-        // Ctrl-C goes to the whole process group: the parent decides what it means, and
-        // the pool dies with the parent anyway. Workers inherit this.
+    let ctl = keep_only(ctl);
+    // SAFETY: two signal dispositions set to constants (no handler, so nothing can run
+    // at a bad time); rustix has no safe sigaction. (1) Ctrl-C goes to the whole process
+    // group: the parent decides what it means, and the pool dies with the parent anyway;
+    // workers inherit this. (2) SIG_IGN for SIGCHLD (if the parent set it) would make
+    // children reap themselves, and their exit statuses would be lost.
+    unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
-        // SIG_IGN (if the parent set it) would make children reap themselves.
         libc::signal(libc::SIGCHLD, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
-    };
-    if sigfd < 0 {
-        return 2;
     }
-    let mut children: Vec<libc::pid_t> = Vec::new();
-    let mut reader = FrameReader::new(CHANNEL_FD);
+    let mut children: Vec<Child> = Vec::new();
+    let mut reader = FrameReader::new(ctl.as_fd());
     loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: CHANNEL_FD,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sigfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` is a live array of two pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return finish(&mut children, 3);
+        let mut fds = vec![PollFd::new(&ctl, PollFlags::IN)];
+        fds.extend(
+            children
+                .iter()
+                .filter_map(|c| c.pidfd.as_ref())
+                .map(|fd| PollFd::new(fd, PollFlags::IN)),
+        );
+        let blind = children.iter().any(|c| c.pidfd.is_none());
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(REAP_POLL_MS) * 1_000_000,
+        };
+        match rustix::event::poll(&mut fds, blind.then_some(&timeout)) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return finish(&mut children, 3),
         }
-        if fds[1].revents != 0 {
-            drain(sigfd);
-            if reap(&mut children).is_err() {
-                return finish(&mut children, 0);
-            }
+        let ctl_ready = !fds[0].revents().is_empty();
+        let exited = blind || fds[1..].iter().any(|f| !f.revents().is_empty());
+        drop(fds);
+        if exited && reap(ctl.as_fd(), &mut children).is_err() {
+            return finish(&mut children, 0);
         }
-        if fds[0].revents != 0 {
+        if ctl_ready {
             // One readiness may carry several frames: the reader buffers them.
             loop {
                 match reader.read() {
                     Ok(Some(frame)) if frame.kind == kind::SPAWN => {
                         let fd = reader.take_fd();
-                        if spawn(frame.id, fd, settings, &mut children).is_err() {
+                        if spawn(ctl.as_fd(), frame.id, fd, settings, &mut children).is_err() {
                             return finish(&mut children, 0);
                         }
                     }
@@ -241,70 +236,59 @@ fn run(ctl: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> i32 {
     }
 }
 
-fn drain(sigfd: RawFd) {
-    let mut buf = [0u8; 128 * 8];
-    // SAFETY: reads into a live local buffer of the given length; the signalfd is
-    // non-blocking, so this stops at EAGAIN.
-    while unsafe { libc::read(sigfd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-}
-
 /// Reaps every child that exited and reports it. `Err` if the parent is gone.
-fn reap(children: &mut Vec<libc::pid_t>) -> io::Result<()> {
-    loop {
-        let mut status = 0;
-        // SAFETY: `status` is a live int for waitpid to fill.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            return Ok(());
-        }
-        children.retain(|&c| c != pid);
-        ipc::send_frame(CHANNEL_FD, pid as u64, kind::EXITED, &status.to_le_bytes())?;
+fn reap(ctl: BorrowedFd<'_>, children: &mut Vec<Child>) -> io::Result<()> {
+    while let Ok(Some((pid, status))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
+        children.retain(|c| c.pid != pid);
+        let raw = status.as_raw();
+        ipc::send_frame(
+            ctl,
+            pid.as_raw_nonzero().get() as u64,
+            kind::EXITED,
+            &raw.to_le_bytes(),
+        )?;
     }
+    Ok(())
 }
 
 fn spawn(
+    ctl: BorrowedFd<'_>,
     id: u64,
-    fd: Option<std::os::fd::OwnedFd>,
+    fd: Option<OwnedFd>,
     settings: WorkerSettings,
-    children: &mut Vec<libc::pid_t>,
+    children: &mut Vec<Child>,
 ) -> io::Result<()> {
     let Some(fd) = fd else {
-        return ipc::send_frame(
-            CHANNEL_FD,
-            id,
-            kind::SPAWN_FAILED,
-            &libc::EBADF.to_le_bytes(),
-        );
+        return ipc::send_frame(ctl, id, kind::SPAWN_FAILED, &libc::EBADF.to_le_bytes());
     };
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
-    // SAFETY: this process is single-threaded, so the child is a consistent copy; it runs
-    // `worker::run`, which never returns.
+    let me = rustix::process::getpid();
+    // SAFETY: fork (see `forker`: rustix has none for std programs); this process is
+    // single-threaded, so the child is a consistent copy; it runs `worker::run`, which
+    // never returns.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        worker::run(fd.into_raw_fd(), me, settings);
+        worker::run(std::os::fd::IntoRawFd::into_raw_fd(fd), me, settings);
     }
     let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
     drop(fd);
-    if pid < 0 {
-        return ipc::send_frame(CHANNEL_FD, id, kind::SPAWN_FAILED, &errno.to_le_bytes());
-    }
-    children.push(pid);
-    ipc::send_frame(CHANNEL_FD, id, kind::SPAWNED, &pid.to_le_bytes())
+    let Some(child) = Pid::from_raw(pid) else {
+        return ipc::send_frame(ctl, id, kind::SPAWN_FAILED, &errno.to_le_bytes());
+    };
+    let pidfd = rustix::process::pidfd_open(child, PidfdFlags::empty()).ok();
+    children.push(Child { pid: child, pidfd });
+    ipc::send_frame(ctl, id, kind::SPAWNED, &pid.to_le_bytes())
 }
 
 /// The parent is gone or dropped the runtime: kill every worker, reap them, and exit.
-fn finish(children: &mut Vec<libc::pid_t>, code: i32) -> i32 {
-    for &pid in children.iter() {
-        // SAFETY: `pid` is a child of this process not yet reaped, so it is still ours.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+fn finish(children: &mut Vec<Child>, code: i32) -> i32 {
+    for c in children.iter() {
+        // A child not yet reaped is still ours (its pid cannot be reused).
+        let _ = rustix::process::kill_process(c.pid, Signal::KILL);
     }
-    for &pid in children.iter() {
-        let mut status = 0;
-        // SAFETY: `status` is a live int; `pid` is our child. SIGKILL cannot be caught, so
-        // each wait ends.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
-            && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    for c in children.iter() {
+        // SIGKILL cannot be caught, so each wait ends.
+        while let Err(rustix::io::Errno::INTR) =
+            rustix::process::waitpid(Some(c.pid), WaitOptions::empty())
         {}
     }
     children.clear();

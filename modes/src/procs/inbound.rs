@@ -2,7 +2,6 @@
 //! the protocol in `procs/mod.rs`). Called on the parent's loop, by `sockets.rs`, for
 //! each whole frame read from a worker's socket.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use super::conn::Conn;
@@ -22,7 +21,7 @@ impl Inner {
                     s.ready = true;
                     if s.pid.is_none() && frame.body.len() >= 4 {
                         let pid = u32::from_le_bytes(frame.body[..4].try_into().unwrap());
-                        s.pid = Some(pid as libc::pid_t);
+                        s.pid = Some(pid as super::fork_server::RawPid);
                     }
                 }
             }
@@ -53,9 +52,9 @@ impl Inner {
             return;
         }
         if let Some(pid) = s.pid {
-            // SAFETY: kill sends a signal; `pid` is our worker, and alive: it just wrote
-            // to its socket, which is still open (so it is not reaped, its pid not reused).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // Our worker, alive: it just wrote to its socket, which is still open (so it
+            // is not reaped, its pid not reused).
+            super::pool::kill(pid);
         }
     }
 
@@ -77,21 +76,21 @@ impl Inner {
                 return;
             };
             if run.sync {
-                s.sync_busy = false;
+                // A job sent ahead starts now, if there is one.
+                s.sync_busy = s.running.values().any(|r| r.sync);
             }
             s.jobs_done += 1;
             let retire = !s.retiring
                 && s.running.is_empty()
                 && self.max_jobs.is_some_and(|m| s.dispatched >= m);
             s.retiring |= retire;
-            let work = self.assign(&mut st);
+            let work = self.assign(&mut st, true);
             (run.done, retire, work)
         };
         done.send(out);
         if retire {
             // The worker reads EOF and exits 0; its EOF here spawns the replacement.
-            // SAFETY: shutdown on a descriptor we own.
-            unsafe { libc::shutdown(conn.fd.as_raw_fd(), libc::SHUT_WR) };
+            let _ = rustix::net::shutdown(&conn.fd, rustix::net::Shutdown::Write);
         }
         work.perform();
     }

@@ -10,11 +10,17 @@
 //! `len` counts what follows it (id, kind, body), so a frame is `4 + len` bytes. Writes
 //! use `MSG_NOSIGNAL`: a peer that died gives `EPIPE`, never a `SIGPIPE`.
 //!
-//! Everything here is plain system calls on raw descriptors, with no lock of its own, so
-//! the fork server (see `fork_server.rs`) may use it.
+//! Everything here is plain system calls (through rustix) on borrowed descriptors, with
+//! no lock of its own, so the fork server (see `fork_server.rs`) may use it.
 
-use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use rustix::net::{
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
+};
 
 /// Bytes before the body: length, id, kind.
 pub(crate) const HEADER: usize = 13;
@@ -41,24 +47,19 @@ pub(crate) fn header(id: u64, kind: u8, body_len: usize) -> [u8; HEADER] {
 }
 
 /// Writes all of `buf` (a whole frame, or several) to the socket `fd`.
-pub(crate) fn send_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
+pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        // SAFETY: `buf` is a live slice; send reads at most `buf.len()` bytes from it.
-        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match rustix::net::send(fd, buf, SendFlags::NOSIGNAL) {
+            Ok(n) => buf = &buf[n..],
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        buf = &buf[n as usize..];
     }
     Ok(())
 }
 
 /// Writes one frame made of a header and a body.
-pub(crate) fn send_frame(fd: RawFd, id: u64, kind: u8, body: &[u8]) -> io::Result<()> {
+pub(crate) fn send_frame(fd: BorrowedFd<'_>, id: u64, kind: u8, body: &[u8]) -> io::Result<()> {
     let mut frame = Vec::with_capacity(HEADER + body.len());
     frame.extend_from_slice(&header(id, kind, body.len()));
     frame.extend_from_slice(body);
@@ -66,61 +67,44 @@ pub(crate) fn send_frame(fd: RawFd, id: u64, kind: u8, body: &[u8]) -> io::Resul
 }
 
 /// Sends a frame with no body and, attached to its first byte, the descriptor `pass`.
-pub(crate) fn send_frame_with_fd(fd: RawFd, id: u64, kind: u8, pass: RawFd) -> io::Result<()> {
+pub(crate) fn send_frame_with_fd(
+    fd: BorrowedFd<'_>,
+    id: u64,
+    kind: u8,
+    pass: BorrowedFd<'_>,
+) -> io::Result<()> {
     let h = header(id, kind, 0);
-    let mut iov = libc::iovec {
-        iov_base: h.as_ptr() as *mut libc::c_void,
-        iov_len: h.len(),
-    };
-    // A u64 array keeps the control buffer aligned for `cmsghdr`.
-    let mut cbuf = [0u64; 8];
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    debug_assert!(space <= std::mem::size_of_val(&cbuf));
-    // SAFETY: an all-zero msghdr is valid; the pointers set below outlive the sendmsg call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: `msg` points at a control buffer of `space` bytes, enough for one header
-    // carrying one descriptor (CMSG_SPACE above), so CMSG_FIRSTHDR is non-null and
-    // CMSG_DATA has room for the `RawFd` written.
-    unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<RawFd>(), pass);
+    let pass = [pass];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !control.push(SendAncillaryMessage::ScmRights(&pass)) {
+        return Err(io::Error::other(
+            "no room for a descriptor in the control buffer",
+        ));
     }
     loop {
-        // SAFETY: `msg` and everything it points to are live for the call.
-        let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match rustix::net::sendmsg(fd, &[IoSlice::new(&h)], &mut control, SendFlags::NOSIGNAL) {
+            // The descriptor went with the first byte; send the rest (if any) plainly.
+            Ok(n) => return send_all(fd, &h[n..]),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        // The descriptor went with the first byte; send the rest (if any) plainly.
-        return send_all(fd, &h[n as usize..]);
     }
 }
 
 /// Reads frames from a stream socket through a buffer, so that small frames cost one
 /// `recvmsg` per batch rather than two per frame. Descriptors received (`SCM_RIGHTS`)
 /// are kept, in order, for [`take_fd`](FrameReader::take_fd).
-pub(crate) struct FrameReader {
-    fd: RawFd,
+pub(crate) struct FrameReader<'fd> {
+    fd: BorrowedFd<'fd>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     fds: std::collections::VecDeque<OwnedFd>,
 }
 
-impl FrameReader {
-    pub(crate) fn new(fd: RawFd) -> FrameReader {
+impl<'fd> FrameReader<'fd> {
+    pub(crate) fn new(fd: BorrowedFd<'fd>) -> FrameReader<'fd> {
         FrameReader {
             fd,
             buf: vec![0; 64 * 1024],
@@ -208,58 +192,27 @@ impl FrameReader {
     }
 
     fn recv(&mut self, target: BufTarget<'_>) -> io::Result<usize> {
-        let (ptr, len) = match target {
-            BufTarget::Buffer => {
-                let free = &mut self.buf[self.end..];
-                (free.as_mut_ptr(), free.len())
-            }
-            BufTarget::Body(b) => (b.as_mut_ptr(), b.len()),
+        let buf = match target {
+            BufTarget::Buffer => &mut self.buf[self.end..],
+            BufTarget::Body(b) => b,
         };
-        let mut iov = libc::iovec {
-            iov_base: ptr.cast(),
-            iov_len: len,
-        };
-        let mut cbuf = [0u64; 16];
-        loop {
-            // SAFETY: an all-zero msghdr is valid; the pointers set below outlive the call.
-            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
-            // SAFETY: `iov` points at `len` writable bytes (the free tail of the buffer or
-            // the unread part of a body) and the control buffer is live and sized above.
-            let n = unsafe { libc::recvmsg(self.fd, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(8))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut iov = [IoSliceMut::new(buf)];
+        let n = loop {
+            match rustix::net::recvmsg(self.fd, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC) {
+                Ok(r) => break r.bytes,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
             }
-            self.collect_fds(&msg);
-            return Ok(n as usize);
-        }
-    }
-
-    fn collect_fds(&mut self, msg: &libc::msghdr) {
-        // SAFETY: `msg` was filled by recvmsg; the CMSG_* macros walk its control buffer
-        // within `msg_controllen`, and each SCM_RIGHTS header carries
-        // (cmsg_len - CMSG_LEN(0)) / sizeof(int) descriptors that are now ours.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    let data = libc::CMSG_DATA(c).cast::<RawFd>();
-                    let bytes = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                    for i in 0..bytes / std::mem::size_of::<RawFd>() {
-                        let fd = std::ptr::read_unaligned(data.add(i));
-                        self.fds.push_back(OwnedFd::from_raw_fd(fd));
-                    }
-                }
-                c = libc::CMSG_NXTHDR(msg, c);
+        };
+        // Descriptors that came with these bytes are ours now, in order.
+        for msg in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = msg {
+                self.fds.extend(fds);
             }
         }
+        Ok(n)
     }
 }
 
@@ -326,27 +279,18 @@ impl FrameParser {
 
 /// A connected pair of `AF_UNIX` stream sockets, close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: `fds` is a valid array of two ints for socketpair to fill.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: socketpair succeeded: both descriptors are open and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(rustix::net::socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
 
     #[test]
     fn frames_round_trip_small_and_large() {
@@ -354,14 +298,14 @@ mod tests {
         let big = vec![7u8; 300_000];
         let writer = std::thread::spawn({
             let big = big.clone();
-            let fd = a.as_raw_fd();
             move || {
-                send_frame(fd, 1, 2, b"hi").unwrap();
-                send_frame(fd, u64::MAX, 3, &big).unwrap();
-                send_frame(fd, 5, 6, b"").unwrap();
+                send_frame(a.as_fd(), 1, 2, b"hi").unwrap();
+                send_frame(a.as_fd(), u64::MAX, 3, &big).unwrap();
+                send_frame(a.as_fd(), 5, 6, b"").unwrap();
+                a
             }
         });
-        let mut r = FrameReader::new(b.as_raw_fd());
+        let mut r = FrameReader::new(b.as_fd());
         let f = r.read().unwrap().unwrap();
         assert_eq!((f.id, f.kind, &f.body[..]), (1, 2, &b"hi"[..]));
         let f = r.read().unwrap().unwrap();
@@ -369,8 +313,7 @@ mod tests {
         assert_eq!(f.body, big);
         let f = r.read().unwrap().unwrap();
         assert_eq!((f.id, f.kind, f.body.len()), (5, 6, 0));
-        writer.join().unwrap();
-        drop(a);
+        drop(writer.join().unwrap());
         assert!(r.read().unwrap().is_none(), "clean EOF between frames");
     }
 
@@ -378,14 +321,14 @@ mod tests {
     fn a_descriptor_travels_with_its_frame() {
         let (a, b) = socketpair().unwrap();
         let (x, y) = socketpair().unwrap();
-        send_frame_with_fd(a.as_raw_fd(), 9, 1, x.as_raw_fd()).unwrap();
+        send_frame_with_fd(a.as_fd(), 9, 1, x.as_fd()).unwrap();
         drop(x);
-        let mut r = FrameReader::new(b.as_raw_fd());
+        let mut r = FrameReader::new(b.as_fd());
         let f = r.read().unwrap().unwrap();
         assert_eq!((f.id, f.kind), (9, 1));
         let got = r.take_fd().expect("the descriptor arrived");
-        send_frame(got.as_raw_fd(), 3, 4, b"through").unwrap();
-        let f = FrameReader::new(y.as_raw_fd()).read().unwrap().unwrap();
+        send_frame(got.as_fd(), 3, 4, b"through").unwrap();
+        let f = FrameReader::new(y.as_fd()).read().unwrap().unwrap();
         assert_eq!(&f.body[..], b"through");
     }
 

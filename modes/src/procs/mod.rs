@@ -11,7 +11,7 @@
 //! ```text
 //!  parent (any number of threads)          fork server (1 thread)       workers
 //!  ┌──────────────────────────────┐  ctl   ┌──────────────────┐ fork ┌──────────┐
-//!  │ Single loop: tasks, timers,  │◄──────►│ poll(ctl, SIGCHLD)├─────►│ worker 0 │
+//!  │ Single loop: tasks, timers,  │◄──────►│ poll(ctl, pidfds)├─────►│ worker 0 │
 //!  │   the worker sockets' I/O    │        │ waitpid, reports │      └──────────┘
 //!  │ "runtime-proc-control" reader│◄──── one socket per worker ─────►│ worker 1 │
 //!  └──────────────────────────────┘                                   └──────────┘
@@ -45,8 +45,9 @@
 //!    `getppid()` (the parent may have died before the `prctl`); moves the control socket
 //!    to fd 3 and closes every other descriptor above 2 (inherited sockets of other
 //!    runtimes would otherwise never see EOF); ignores `SIGINT` (Ctrl-C is the parent's
-//!    to handle; the parent's death kills the pool anyway); blocks `SIGCHLD` and reads it
-//!    from a `signalfd`. (The panic hook that keeps a job's panic silent in the worker was
+//!    to handle; the parent's death kills the pool anyway); resets `SIGCHLD` to its default (so
+//!    children are not reaped behind its back) and watches each worker through a pidfd
+//!    (`pidfd_open`, Linux 5.3; without it, it polls with a 20 ms timeout and reaps). (The panic hook that keeps a job's panic silent in the worker was
 //!    installed in the parent, before the first fork: see below.)
 //! 3. **Spawn a worker.** For slot `s`, incarnation `g`, the parent creates a worker
 //!    `socketpair`, keeps one end, and sends `SPAWN(id = g << 32 | s)` with the other end
@@ -55,15 +56,20 @@
 //!    descriptor and replies `SPAWNED(id, pid)` (or `SPAWN_FAILED(id, errno)`).
 //! 4. **Worker start.** `PR_SET_PDEATHSIG = SIGKILL` + `getppid()` check (its parent is the
 //!    fork server, which itself dies with the parent: so workers die with the parent);
-//!    its socket moves to fd 3, every other descriptor above 2 is closed; signals are
-//!    unblocked. It runs the initializer, if any (`INIT_FAILED(msg)` and exit if it
-//!    panics), then sends `READY(pid)`.
+//!    its socket moves to fd 3, every other descriptor above 2 is closed (its signal
+//!    mask is that of the parent's forker thread). It runs the initializer, if any
+//!    (`INIT_FAILED(msg)` and exit if it panics), then sends `READY(pid)`.
 //! 5. **Submit.** The parent spawns an ordinary loop task that awaits a one-shot, and
 //!    queues the job (FIFO; sync and async jobs in separate queues). Dispatch rule: a
-//!    worker runs at most one sync job at a time and is sent nothing else meanwhile (its
-//!    main thread is busy); async jobs go to workers without a sync job, up to
-//!    `max_async_jobs_per_worker` each; the least loaded worker wins. A queued job whose
-//!    task was cancelled is skipped at dispatch.
+//!    worker runs one sync job at a time on its main thread, and is sent no async job
+//!    meanwhile; async jobs go to workers without a sync job, up to
+//!    `max_async_jobs_per_worker` each; the least loaded worker wins (an idle one first).
+//!    When a result comes back and jobs are queued, a worker running a sync job may also
+//!    be sent the next sync job *ahead*: it waits in the worker's socket and starts the
+//!    moment the current one ends, instead of after a round trip to the parent. A queued
+//!    job whose task was cancelled is skipped at dispatch; a job sent ahead is no longer
+//!    queued (as Python's call queue: cancelling its task then drops its result, the
+//!    worker still runs it). A job just submitted is never sent ahead, only queued.
 //! 6. **Send.** `JOB_SYNC` / `JOB_ASYNC(id, [u64 trampoline][u64 function][payload])`. The
 //!    dispatching thread (whichever submitted, or the loop) writes without blocking
 //!    (`conn.rs`); whatever does not fit in the socket buffer waits in the connection's
@@ -85,7 +91,7 @@
 //!    back, the parent shuts down its write side; the worker reads EOF and exits 0, and a
 //!    replacement is spawned (3-4).
 //! 10. **Death.** A worker that dies (signal, `abort`, `exit`) closes its socket. The fork
-//!     server reaps it (`waitpid` on `SIGCHLD`) and reports `EXITED(pid, status)`. The
+//!     server reaps it (`waitpid` when its pidfd is readable) and reports `EXITED(pid, status)`. The
 //!     end is handled once per connection (`death.rs`), by whichever sees it first: the
 //!     loop, reading EOF (at once if the report is in, else a short-lived
 //!     `runtime-proc-reap` thread waits for it, bounded, so the loop never blocks), or the
@@ -93,7 +99,9 @@
 //!     job running, no initializer outcome pending; so a retired or idle worker is
 //!     replaced even while no thread runs the loop). Only the jobs that worker was running
 //!     fail, with the signal or exit code in the message, after everything it sent before
-//!     dying was read; a replacement is spawned (3-4). Queued jobs and other workers go
+//!     dying was read (a job sent ahead that it had not started goes back to the front of
+//!     the queue: of its sync jobs only the oldest can have started); a replacement is
+//!     spawned (3-4). Queued jobs and other workers go
 //!     on. A worker that dies before `READY` while an initializer is set breaks the pool
 //!     (every later job fails at once with the reason) instead of forking forever.
 //! 11. **Shutdown** (dropping the runtime). The loop's tasks are cancelled first, and the
@@ -103,6 +111,18 @@
 //!     parent's control reader reaps the fork server. Every wait is bounded (the fork
 //!     server is killed if it does not exit in time): shutdown never hangs and leaves no
 //!     zombie, no thread and no descriptor.
+//!
+//! # System calls and `unsafe`
+//!
+//! Every system call goes through rustix (socketpair, send/recv, `SCM_RIGHTS` with
+//! `sendmsg`/`recvmsg`, shutdown, poll, kill, waitpid, pidfd_open, getpid/getppid,
+//! `PR_SET_PDEATHSIG`), except where rustix has no safe call, for a reason: `fork`
+//! (what the child may do is the hazard; rustix offers it only in its unstable `runtime`
+//! module), `_exit` (same), the two signal dispositions of the fork server (no safe
+//! `sigaction`), and closing the inherited descriptors of a freshly forked child (closing
+//! descriptors no `OwnedFd` holds is what I/O safety forbids). The other `unsafe` blocks
+//! are not system calls: the forker's pid-tagged pointer, borrowing the control socket
+//! from its `FdSlot`, and the trampolines' function addresses (`worker.rs`).
 //!
 //! # Fork safety: what holds when the runtime is built after other threads exist
 //!

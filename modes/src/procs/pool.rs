@@ -11,13 +11,14 @@
 use crate::loom::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::conn::{Conn, Outbox};
 use super::dispatch::{Queued, Running};
+use super::fork_server::RawPid;
 use super::ipc;
 use super::reply::{reply_channel, InFlight, Reply, ReplySender};
 use super::sockets::Sockets;
@@ -53,7 +54,7 @@ pub(super) struct Inner {
     pub(super) max_jobs: Option<u64>,
     pub(super) max_async: usize,
     pub(super) has_initializer: bool,
-    pub(super) fork_server: libc::pid_t,
+    pub(super) fork_server: RawPid,
     /// The control socket to the fork server; closed by `shutdown` once its reader is
     /// joined (a `JoinHandle` kept past the runtime's drop keeps `Inner` alive).
     pub(super) ctl: FdSlot,
@@ -73,7 +74,7 @@ pub(super) struct State {
     pub(super) async_q: VecDeque<Queued>,
     pub(super) slots: Vec<Slot>,
     /// Exit statuses reported by the fork server, by pid, until the death handling takes them.
-    pub(super) exits: HashMap<libc::pid_t, i32>,
+    pub(super) exits: HashMap<RawPid, i32>,
     pub(super) broken: Option<String>,
     pub(super) closed: bool,
     pub(super) fork_server_gone: bool,
@@ -86,7 +87,7 @@ pub(super) struct State {
 pub(super) struct Slot {
     pub(super) conn: Option<Arc<Conn>>,
     pub(super) gen: u32,
-    pub(super) pid: Option<libc::pid_t>,
+    pub(super) pid: Option<RawPid>,
     pub(super) spawn_error: Option<i32>,
     pub(super) ready: bool,
     pub(super) init_error: Option<String>,
@@ -110,7 +111,7 @@ impl Pool {
         let settings = WorkerSettings {
             initializer: cfg.processes.initializer,
         };
-        let fork_server = fork_server::start(ctl_child.as_raw_fd(), settings)
+        let fork_server = fork_server::start(std::os::fd::AsRawFd::as_raw_fd(&ctl_child), settings)
             .map_err(|e| format!("could not fork the fork server: {e}"))?;
         drop(ctl_child);
         let inner = Arc::new(Inner {
@@ -144,16 +145,9 @@ impl Pool {
             .map_err(|e| {
                 // No reader will reap the fork server: do it here, so that the pool's drop
                 // finds it reaped and a failed build leaves no process behind.
-                let mut status = 0;
-                // SAFETY: kill and waitpid on our own child, which nothing else reaps (its
-                // reader thread never started).
-                unsafe {
-                    libc::kill(pool.inner.fork_server, libc::SIGKILL);
-                    while libc::waitpid(pool.inner.fork_server, &mut status, 0) < 0
-                        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
-                    {
-                    }
-                }
+                // Our own child, which nothing else reaps (its reader never started).
+                kill(pool.inner.fork_server);
+                let _ = wait_for(pool.inner.fork_server);
                 pool.inner.state.lock().fork_server_reaped = true;
                 format!("could not start the fork server's reader thread: {e}")
             })?;
@@ -226,7 +220,7 @@ impl Pool {
             } else {
                 st.async_q.push_back(q);
             }
-            inner.assign(&mut st)
+            inner.assign(&mut st, false)
         };
         work.perform();
     }
@@ -286,6 +280,15 @@ impl Drop for Pool {
 }
 
 impl Inner {
+    /// Calls `f` with the control socket, held open meanwhile; `None` once closed.
+    pub(super) fn with_ctl<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
+        self.ctl.with(|raw| {
+            // SAFETY: `FdSlot::with` holds the descriptor open (and its number not
+            // reusable) until `f` returns, and the borrow does not outlive `f`.
+            f(unsafe { BorrowedFd::borrow_raw(raw) })
+        })
+    }
+
     pub(super) fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
@@ -352,16 +355,15 @@ impl Inner {
         // Registered before the request, so that the fork server's SPAWNED finds it.
         let sent = {
             let _g = self.ctl_write.lock();
-            self.ctl
-                .with(|ctl| {
-                    ipc::send_frame_with_fd(
-                        ctl,
-                        (u64::from(conn.gen) << 32) | slot as u64,
-                        kind::SPAWN,
-                        theirs.as_raw_fd(),
-                    )
-                })
-                .unwrap_or_else(|| Err(io::Error::other("the process pool has shut down")))
+            self.with_ctl(|ctl| {
+                ipc::send_frame_with_fd(
+                    ctl,
+                    (u64::from(conn.gen) << 32) | slot as u64,
+                    kind::SPAWN,
+                    theirs.as_fd(),
+                )
+            })
+            .unwrap_or_else(|| Err(io::Error::other("the process pool has shut down")))
         };
         // Our copy of the worker's end: if no worker got it, our end now reads EOF.
         drop(theirs);
@@ -374,7 +376,7 @@ impl Inner {
         self.sockets.add(conn);
         let work = {
             let mut st = self.state.lock();
-            self.assign(&mut st)
+            self.assign(&mut st, false)
         };
         work.perform();
         Ok(())
@@ -421,10 +423,7 @@ impl Inner {
         }
         self.sockets.close();
         // EOF on the control socket: the fork server kills and reaps the workers, exits.
-        self.ctl.with(|ctl| {
-            // SAFETY: shutdown on a descriptor we own, held open by `with`.
-            unsafe { libc::shutdown(ctl, libc::SHUT_RDWR) }
-        });
+        self.with_ctl(|ctl| rustix::net::shutdown(ctl, rustix::net::Shutdown::Both));
         let me = usize::from(POOL_THREAD.with(|p| p.get()));
         let mut st = self.state.lock();
         let mut deadline = Instant::now() + SHUTDOWN_WAIT;
@@ -436,9 +435,9 @@ impl Inner {
                     break;
                 }
                 if !st.fork_server_reaped {
-                    // SAFETY: kill sends a signal to our child, not yet reaped (the
-                    // control reader sets `fork_server_reaped` under this lock).
-                    unsafe { libc::kill(self.fork_server, libc::SIGKILL) };
+                    // Our child, not yet reaped (the control reader sets
+                    // `fork_server_reaped` under this lock): its pid is not reused.
+                    kill(self.fork_server);
                 }
                 killed = true;
                 deadline = now + SHUTDOWN_WAIT;
@@ -463,6 +462,26 @@ impl Inner {
             // No thread of ours is left to read the control socket: close it now, not
             // when the last owner of the engine goes.
             self.ctl.close();
+        }
+    }
+}
+
+/// Sends `SIGKILL` to `pid`, a child of ours not yet reaped (so the number is still its).
+pub(super) fn kill(pid: RawPid) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Waits for our child `pid` to exit and reaps it; its raw wait status.
+pub(super) fn wait_for(pid: RawPid) -> Option<i32> {
+    let pid = rustix::process::Pid::from_raw(pid)?;
+    loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Some(status.as_raw()),
+            Ok(None) => return None,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::fork_server::{die_with_parent, keep_only, CHANNEL_FD};
+use super::fork_server::{die_with_parent, exit, keep_only};
 use super::ipc::{self, FrameReader};
 use super::{kind, AsyncTrampoline, JobFuture, JobOutput, SyncTrampoline, WorkerSettings};
 use crate::task::panic_message;
@@ -55,23 +55,22 @@ pub(crate) fn install_panic_hook() {
 }
 
 /// The worker's life: never returns.
-pub(crate) fn run(sock: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> ! {
+pub(crate) fn run(sock: RawFd, parent: rustix::process::Pid, settings: WorkerSettings) -> ! {
     let code = catch_unwind(AssertUnwindSafe(|| main(sock, parent, settings))).unwrap_or(101);
-    // SAFETY: _exit ends the process without running atexit handlers or flushing stdio
-    // buffers inherited from the parent.
-    unsafe { libc::_exit(code) }
+    exit(code)
 }
 
 /// Writes whole frames to the parent from either thread.
-#[derive(Default)]
 struct Out {
     lock: Mutex<()>,
+    /// The channel to the parent, descriptor 3, held for the process's life.
+    channel: std::os::fd::OwnedFd,
 }
 
 impl Out {
     fn send(&self, id: u64, kind: u8, body: &[u8]) -> io::Result<()> {
         let _g = self.lock.lock();
-        ipc::send_frame(CHANNEL_FD, id, kind, body)
+        ipc::send_frame(std::os::fd::AsFd::as_fd(&self.channel), id, kind, body)
     }
 
     fn result(&self, id: u64, out: JobOutput) -> io::Result<()> {
@@ -92,19 +91,14 @@ impl Out {
     }
 }
 
-fn main(sock: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> i32 {
+fn main(sock: RawFd, parent: rustix::process::Pid, settings: WorkerSettings) -> i32 {
     if !die_with_parent(parent) {
         return 1;
     }
-    keep_only(sock);
-    // SAFETY: an empty, initialised sigset: unblock everything (the fork server blocked
-    // SIGCHLD for its signalfd).
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
-    let out = Arc::new(Out::default());
+    let out = Arc::new(Out {
+        lock: Mutex::new(()),
+        channel: keep_only(sock),
+    });
     if let Some(init) = settings.initializer {
         if let Err(p) = in_job(|| catch_unwind(init)) {
             let _ = out.send(0, kind::INIT_FAILED, panic_message(p.as_ref()).as_bytes());
@@ -117,7 +111,7 @@ fn main(sock: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> i32 {
     {
         return 0;
     }
-    let mut reader = FrameReader::new(CHANNEL_FD);
+    let mut reader = FrameReader::new(std::os::fd::AsFd::as_fd(&out.channel));
     let mut lp: Option<Scheduler> = None;
     loop {
         let frame = match reader.read() {
@@ -178,8 +172,8 @@ fn main(sock: RawFd, parent: libc::pid_t, settings: WorkerSettings) -> i32 {
                 sched.spawn_named("job", async move {
                     let output = CatchUnwind(fut).await;
                     if out.result(id, output).is_err() {
-                        // SAFETY: the parent is gone: end the process at once.
-                        unsafe { libc::_exit(0) };
+                        // The parent is gone: end the process at once.
+                        exit(0);
                     }
                 });
             }
