@@ -7,8 +7,9 @@
 //! which the loop calls at every iteration (`single/mod.rs`), as it polls its ring:
 //!
 //! 1. `spawn_worker` hands the new connection to [`Sockets::add`] (any thread) and wakes
-//!    the loop. The loop makes its `IoFd` (a duplicate of the connection's descriptor,
-//!    bound to the loop's backend) at its next iteration.
+//!    the loop; `add` duplicates the connection's descriptor at once (so the process's
+//!    descriptors are all there when the pool is), and the loop makes its `IoFd` of the
+//!    duplicate (bound to the loop's backend) at its next iteration.
 //! 2. One waker serves every socket: an I/O completion (a CQE reaped by the loop, or the
 //!    reactor's wake) sets `woken` and unparks the loop; `drive` then polls every socket.
 //!    With a handful of workers, polling them all is cheaper than telling them apart.
@@ -78,8 +79,10 @@ impl Wake for SocketsWake {
 pub(super) struct Sockets {
     pub(super) wake: Arc<SocketsWake>,
     waker: Waker,
-    /// Connections not yet picked up by the loop.
-    added: Mutex<Vec<Arc<Conn>>>,
+    /// Connections not yet picked up by the loop, each with the duplicate of its
+    /// descriptor that the loop's `IoFd` will own (made by `add`, so the process's
+    /// descriptors do not change later, when the loop picks the connection up).
+    added: Mutex<Vec<(Arc<Conn>, io::Result<std::os::fd::OwnedFd>)>>,
     /// Touched only by `drive` (the loop's thread) and `close` (shutdown).
     live: Mutex<Vec<ConnIo>>,
 }
@@ -107,7 +110,8 @@ impl Sockets {
 
     /// Hands a new worker connection to the loop (step 1).
     pub(super) fn add(&self, conn: Arc<Conn>) {
-        self.added.lock().push(conn);
+        let dup = conn.fd.try_clone();
+        self.added.lock().push((conn, dup));
         self.wake.notify();
     }
 
@@ -122,8 +126,8 @@ impl Sockets {
         // even end the pool.
         let mut live = std::mem::take(&mut *self.live.lock());
         let mut ended = Vec::new();
-        for conn in std::mem::take(&mut *self.added.lock()) {
-            match conn.fd.try_clone().and_then(|fd| IoFd::new(fd, true)) {
+        for (conn, dup) in std::mem::take(&mut *self.added.lock()) {
+            match dup.and_then(|fd| IoFd::new(fd, true)) {
                 Ok(fd) => live.push(ConnIo::new(conn, fd)),
                 Err(e) => {
                     // The loop cannot watch the socket (descriptors exhausted?): no worker
