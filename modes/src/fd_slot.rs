@@ -8,7 +8,7 @@
 //! `raw` is for the one owner that knows the descriptor outlives its use (a ring reading
 //! its own eventfd: the ring is dropped before its engine closes the slot).
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::RwLock;
 
 pub(crate) struct FdSlot {
@@ -24,10 +24,11 @@ impl FdSlot {
         }
     }
 
-    /// Calls `f` with the descriptor, held open meanwhile; `None` once closed.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(RawFd) -> R) -> Option<R> {
+    /// Calls `f` with the descriptor, held open meanwhile (the borrow cannot outlive
+    /// the call); `None` once closed.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
         let g = self.fd.read().unwrap_or_else(|e| e.into_inner());
-        g.as_ref().map(|fd| f(fd.as_raw_fd()))
+        g.as_ref().map(|fd| f(fd.as_fd()))
     }
 
     /// The descriptor's number, for an owner that closes it only after its last use.
@@ -51,10 +52,10 @@ mod tests {
         let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC).unwrap();
         let raw = fd.as_raw_fd();
         let slot = FdSlot::new(fd);
-        assert_eq!(slot.with(|fd| fd), Some(raw));
+        assert_eq!(slot.with(|fd| fd.as_raw_fd()), Some(raw));
         assert_eq!(slot.raw(), raw);
         slot.close();
         slot.close();
-        assert_eq!(slot.with(|fd| fd), None);
+        assert_eq!(slot.with(|fd| fd.as_raw_fd()), None);
     }
 }

@@ -17,7 +17,7 @@
 //! 3. `end_park` resets to `EMPTY`. The caller re-checks its queues after every park:
 //!    a park may return spuriously, never late.
 
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -205,12 +205,10 @@ impl Unparker {
     }
 }
 
-/// One 8-byte write to the eventfd `fd` (held open by the caller).
-fn write_eventfd(fd: RawFd) {
-    let one: u64 = 1;
-    // SAFETY: writes 8 bytes from a live local to an eventfd the caller holds open; a
-    // failure (counter overflow, impossible here) would only lose a wake already pending.
-    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+/// One 8-byte write to the eventfd `fd` (held open by the caller). A failure (counter
+/// overflow, impossible here) would only lose a wake already pending.
+fn write_eventfd(fd: BorrowedFd<'_>) {
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
 }
 
 /// The plain park: blocks on the condvar of a [`Unparker::condvar`] until unparked or

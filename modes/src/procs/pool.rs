@@ -282,11 +282,7 @@ impl Drop for Pool {
 impl Inner {
     /// Calls `f` with the control socket, held open meanwhile; `None` once closed.
     pub(super) fn with_ctl<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
-        self.ctl.with(|raw| {
-            // SAFETY: `FdSlot::with` holds the descriptor open (and its number not
-            // reusable) until `f` returns, and the borrow does not outlive `f`.
-            f(unsafe { BorrowedFd::borrow_raw(raw) })
-        })
+        self.ctl.with(f)
     }
 
     pub(super) fn is_closed(&self) -> bool {

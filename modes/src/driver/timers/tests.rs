@@ -42,22 +42,28 @@ impl Counters {
     }
 
     fn entry(&self, tag: usize) -> TimerEntry {
-        TimerEntry::Wake(Waker::from(Arc::new(Probe {
+        let probe = Arc::new(Probe {
             tag,
             wakes: self.wakes.clone(),
             drops: self.drops.clone(),
-        })))
+        });
+        // A `Waker::from(Arc<Probe>)`'s data pointer is the `Probe`'s address.
+        let addr = Arc::as_ptr(&probe) as usize;
+        TAGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(addr, probe.tag);
+        TimerEntry::Wake(Waker::from(probe))
     }
 }
 
-/// The tag of a fired entry (the data pointer of its waker is the `Probe`).
+/// The tag of every live probe, by its address (an address reused by a later probe is
+/// overwritten when that probe is made, before it can fire).
+static TAGS: std::sync::Mutex<BTreeMap<usize, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// The tag of a fired entry.
 fn tag(e: &TimerEntry) -> usize {
     match e {
-        TimerEntry::Wake(w) => {
-            // SAFETY: every waker in these tests is a `Waker::from(Arc<Probe>)`, whose data
-            // pointer is the `Probe` inside the live Arc held by the waker.
-            unsafe { &*(w.data() as *const Probe) }.tag
-        }
+        TimerEntry::Wake(w) => TAGS.lock().unwrap_or_else(|e| e.into_inner())[&(w.data() as usize)],
         TimerEntry::Call(_) => usize::MAX,
     }
 }
