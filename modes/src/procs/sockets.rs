@@ -7,8 +7,8 @@
 //! which the loop calls at every iteration (`single/mod.rs`), as it polls its ring:
 //!
 //! 1. `spawn_worker` hands the new connection to [`Sockets::add`] (any thread) and wakes
-//!    the loop. The loop makes its `IoFd` (a duplicate of the connection's descriptor,
-//!    bound to the loop's backend) at its next iteration.
+//!    the loop. The loop binds the connection's duplicate descriptor (made with it) to
+//!    its backend as an `IoFd` at its next iteration.
 //! 2. One waker serves every socket: an I/O completion (a CQE reaped by the loop, or the
 //!    reactor's wake) sets `woken` and unparks the loop; `drive` then polls every socket.
 //!    With a handful of workers, polling them all is cheaper than telling them apart.
@@ -123,7 +123,9 @@ impl Sockets {
         let mut live = std::mem::take(&mut *self.live.lock());
         let mut ended = Vec::new();
         for conn in std::mem::take(&mut *self.added.lock()) {
-            match conn.fd.try_clone().and_then(|fd| IoFd::new(fd, true)) {
+            let fd = conn.io_fd.lock().take();
+            let fd = fd.ok_or_else(|| io::Error::other("the socket was already bound"));
+            match fd.and_then(|fd| IoFd::new(fd, true)) {
                 Ok(fd) => live.push(ConnIo::new(conn, fd)),
                 Err(e) => {
                     // The loop cannot watch the socket (descriptors exhausted?): no worker
