@@ -22,6 +22,9 @@ pub(super) struct Conn {
     /// Our end. The loop reads and writes a duplicate of it (`sockets.rs`); this one is
     /// for the direct writes and `shutdown`, and closes when the last `Arc` goes.
     pub(super) fd: OwnedFd,
+    /// A duplicate of `fd`, made with it (so the process's descriptors do not change
+    /// when the loop first runs), until the loop binds it to its backend.
+    pub(super) io_fd: Mutex<Option<OwnedFd>>,
     pub(super) slot: usize,
     pub(super) gen: u32,
     pub(super) outbox: Mutex<Outbox>,

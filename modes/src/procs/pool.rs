@@ -318,11 +318,14 @@ impl Inner {
     /// Starts a worker process in `slot` (its first or a replacement), and sends it the
     /// queued jobs it can take.
     pub(super) fn spawn_worker(self: &Arc<Self>, slot: usize) -> Result<(), String> {
-        let (mine, theirs) = ipc::socketpair().map_err(|e| {
-            let msg = format!("could not create a worker socket: {e}");
-            self.break_pool(msg.clone());
-            msg
-        })?;
+        let (mine, theirs, dup) = ipc::socketpair()
+            .and_then(|(mine, theirs)| Ok((mine.try_clone()?, mine, theirs)))
+            .map(|(dup, mine, theirs)| (mine, theirs, dup))
+            .map_err(|e| {
+                let msg = format!("could not create a worker socket: {e}");
+                self.break_pool(msg.clone());
+                msg
+            })?;
         let conn = {
             let mut st = self.state.lock();
             if st.closed || st.broken.is_some() {
@@ -331,6 +334,7 @@ impl Inner {
             let s = &mut st.slots[slot];
             let gen = s.gen.wrapping_add(1);
             let conn = Arc::new(Conn {
+                io_fd: Mutex::new(Some(dup)),
                 fd: mine,
                 slot,
                 gen,

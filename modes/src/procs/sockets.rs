@@ -7,9 +7,8 @@
 //! which the loop calls at every iteration (`single/mod.rs`), as it polls its ring:
 //!
 //! 1. `spawn_worker` hands the new connection to [`Sockets::add`] (any thread) and wakes
-//!    the loop; `add` duplicates the connection's descriptor at once (so the process's
-//!    descriptors are all there when the pool is), and the loop makes its `IoFd` of the
-//!    duplicate (bound to the loop's backend) at its next iteration.
+//!    the loop. The loop binds the connection's duplicate descriptor (made with it) to
+//!    its backend as an `IoFd` at its next iteration.
 //! 2. One waker serves every socket: an I/O completion (a CQE reaped by the loop, or the
 //!    reactor's wake) sets `woken` and unparks the loop; `drive` then polls every socket.
 //!    With a handful of workers, polling them all is cheaper than telling them apart.
@@ -79,10 +78,8 @@ impl Wake for SocketsWake {
 pub(super) struct Sockets {
     pub(super) wake: Arc<SocketsWake>,
     waker: Waker,
-    /// Connections not yet picked up by the loop, each with the duplicate of its
-    /// descriptor that the loop's `IoFd` will own (made by `add`, so the process's
-    /// descriptors do not change later, when the loop picks the connection up).
-    added: Mutex<Vec<(Arc<Conn>, io::Result<std::os::fd::OwnedFd>)>>,
+    /// Connections not yet picked up by the loop.
+    added: Mutex<Vec<Arc<Conn>>>,
     /// Touched only by `drive` (the loop's thread) and `close` (shutdown).
     live: Mutex<Vec<ConnIo>>,
 }
@@ -110,8 +107,7 @@ impl Sockets {
 
     /// Hands a new worker connection to the loop (step 1).
     pub(super) fn add(&self, conn: Arc<Conn>) {
-        let dup = conn.fd.try_clone();
-        self.added.lock().push((conn, dup));
+        self.added.lock().push(conn);
         self.wake.notify();
     }
 
@@ -126,8 +122,10 @@ impl Sockets {
         // even end the pool.
         let mut live = std::mem::take(&mut *self.live.lock());
         let mut ended = Vec::new();
-        for (conn, dup) in std::mem::take(&mut *self.added.lock()) {
-            match dup.and_then(|fd| IoFd::new(fd, true)) {
+        for conn in std::mem::take(&mut *self.added.lock()) {
+            let fd = conn.io_fd.lock().take();
+            let fd = fd.ok_or_else(|| io::Error::other("the socket was already bound"));
+            match fd.and_then(|fd| IoFd::new(fd, true)) {
                 Ok(fd) => live.push(ConnIo::new(conn, fd)),
                 Err(e) => {
                     // The loop cannot watch the socket (descriptors exhausted?): no worker
