@@ -1,5 +1,5 @@
-//! What this thread runs, in one thread-local ([`Context`]): the current runtime, and the
-//! `Single` loop core or `Threads` worker it is running, if any. The "current task" is kept
+//! What this thread runs, in one thread-local ([`Context`]): the current runtime, the
+//! `Single` loop core or `Threads` worker it is running, and that loop's driver, if any. The "current task" is kept
 //! by the task core (`task/current.rs`, read here), because only its harness knows when a
 //! poll begins and ends.
 //!
@@ -15,8 +15,9 @@
 //! aliases a unique borrow. Guards are dropped in reverse order of their making (they are
 //! scoped locals), so each restores what was there before it.
 //!
-//! (The driver's `CURRENT` pointer, in `driver/mod.rs`, is the next field to move here,
-//! under the same rule: `driver: Cell<*const Driver>`.)
+//! The driver field follows the same rule: the core that owns the driver enters it
+//! (`enter_driver`) for the length of its run; `io` and `time` reach it through
+//! `with_driver`.
 //!
 //! During thread-local teardown (a runtime kept in a `thread_local!` is dropped when its
 //! thread exits, maybe after `CONTEXT` itself was destroyed) nothing here panics: `enter`
@@ -26,6 +27,7 @@
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
+use crate::driver::Driver;
 use crate::sched::Scheduler;
 use crate::single::Core as SingleCore;
 use crate::task::{TaskId, TaskRef};
@@ -39,6 +41,8 @@ struct Context {
     single: Cell<*const SingleCore>,
     /// The `Threads` worker this thread is, or null.
     worker: Cell<*const WorkerCore>,
+    /// The driver (ring, park, timers) of the loop this thread runs, or null.
+    driver: Cell<*const Driver>,
 }
 
 thread_local! {
@@ -47,6 +51,7 @@ thread_local! {
             scheduler: RefCell::new(None),
             single: Cell::new(ptr::null()),
             worker: Cell::new(ptr::null()),
+            driver: Cell::new(ptr::null()),
         }
     };
 }
@@ -58,6 +63,7 @@ enum Prev {
     Scheduler(Option<Scheduler>),
     Single(*const SingleCore),
     Worker(*const WorkerCore),
+    Driver(*const Driver),
 }
 
 /// Restores what was current before it was made (the runtime, or a running core) when
@@ -114,6 +120,18 @@ pub(crate) fn enter_worker(core: &WorkerCore) -> EnterGuard {
     EnterGuard { prev }
 }
 
+/// Makes `driver` the driver of the loop this thread runs until the guard drops; `None`
+/// hides the thread's driver (a thread that waits on another runtime, whose `io` and
+/// `time` must not use the loop it is nested in). The caller keeps `driver` alive and in
+/// place until then (the module's rule).
+pub(crate) fn enter_driver(driver: Option<&Driver>) -> EnterGuard {
+    let p = driver.map_or(ptr::null(), |d| d as *const Driver);
+    let prev = CONTEXT
+        .try_with(|c| Prev::Driver(c.driver.replace(p)))
+        .unwrap_or(Prev::Nothing);
+    EnterGuard { prev }
+}
+
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.prev, Prev::Nothing) {
@@ -129,6 +147,9 @@ impl Drop for EnterGuard {
             }
             Prev::Worker(prev) => {
                 let _ = CONTEXT.try_with(|c| c.worker.set(prev));
+            }
+            Prev::Driver(prev) => {
+                let _ = CONTEXT.try_with(|c| c.driver.set(prev));
             }
         }
     }
@@ -155,6 +176,12 @@ pub(crate) fn with_single<R>(f: impl FnOnce(Option<&SingleCore>) -> R) -> R {
 #[inline]
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
     with_core(|c| c.worker.get(), f)
+}
+
+/// Runs `f` with the driver of the loop this thread runs, if any.
+#[inline]
+pub(crate) fn with_driver<R>(f: impl FnOnce(Option<&Driver>) -> R) -> R {
+    with_core(|c| c.driver.get(), f)
 }
 
 /// The runtime this thread is running, if any.

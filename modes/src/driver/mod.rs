@@ -183,40 +183,6 @@ pub(crate) struct Driver {
     parks: Cell<u64>,
 }
 
-thread_local! {
-    static CURRENT: Cell<*const Driver> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Restores the thread's previous driver when dropped.
-pub(crate) struct EnterGuard(*const Driver);
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let prev = self.0;
-        let _ = CURRENT.try_with(|c| c.set(prev));
-    }
-}
-
-/// Runs `f` with the driver of the loop this thread runs, if any.
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Driver>) -> R) -> R {
-    let p = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
-    // SAFETY: `CURRENT` is non-null only between `Driver::enter` and its guard's drop, on
-    // this thread, while the driver it points to is alive (its owner holds the guard and
-    // the driver, and does not move it meanwhile); all access is through `&Driver`.
-    f(unsafe { p.as_ref() })
-}
-
-/// Hides the thread's driver until the guard drops: for a thread that waits on another
-/// runtime (`Threads::block_on`), whose `io` and `time` must not use the loop it is
-/// nested in.
-pub(crate) fn enter_none() -> EnterGuard {
-    EnterGuard(
-        CURRENT
-            .try_with(|c| c.replace(std::ptr::null()))
-            .unwrap_or(std::ptr::null()),
-    )
-}
-
 impl Driver {
     /// A driver parking on io_uring if `use_uring` and the kernel allows it, else on a
     /// condvar; its clock is `clock`.
@@ -264,16 +230,6 @@ impl Driver {
 
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
-    }
-
-    /// Makes this the thread's driver until the guard drops. The caller keeps the driver
-    /// alive, unmoved and on this thread meanwhile.
-    pub(crate) fn enter(&self) -> EnterGuard {
-        EnterGuard(
-            CURRENT
-                .try_with(|c| c.replace(self as *const Driver))
-                .unwrap_or(std::ptr::null()),
-        )
     }
 
     /// The loop's ring, if it parks on io_uring.

@@ -35,7 +35,7 @@ impl Core {
     /// Makes this the thread's running core until the guard drops; the caller keeps the
     /// core alive and in place until then.
     pub(super) fn enter(&self) -> LocalGuard {
-        let driver = self.driver.enter();
+        let driver = crate::context::enter_driver(Some(&self.driver));
         LocalGuard(crate::context::enter_single(self), driver)
     }
 
@@ -63,7 +63,7 @@ impl Core {
 /// Leaves the core (then its driver) when dropped.
 pub(super) struct LocalGuard(
     #[allow(dead_code)] crate::context::EnterGuard,
-    #[allow(dead_code)] crate::driver::EnterGuard,
+    #[allow(dead_code)] crate::context::EnterGuard,
 );
 
 /// Pushes `item` on this thread's running core if it belongs to loop `shared_id`; else

@@ -256,7 +256,7 @@ impl Shared {
         let _ctx = crate::context::enter(sched);
         // This thread may run another runtime's loop (nested): its `io` and `time` must
         // reach this pool's drivers, not that loop's.
-        let _driver = driver::enter_none();
+        let _driver = crate::context::enter_driver(None);
         let waker = ThreadWake::current();
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);

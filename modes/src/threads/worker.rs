@@ -103,7 +103,7 @@ pub(super) fn run(
     let _ctx = crate::context::enter(Scheduler(Engine::Threads(shared.clone())));
     // `core` stays on this stack, unmoved, until after the guard drops (context's rule).
     let _guard = crate::context::enter_worker(&core);
-    let entered = core.driver.enter();
+    let entered = crate::context::enter_driver(Some(&core.driver));
     core.run();
     core.drain();
     core.publish();

@@ -12,6 +12,6 @@ use crate::driver;
 /// thread runs one; else (a `block_on` caller of `Threads`, a blocking-pool thread) one
 /// of the current runtime's (worker 0's in a pool).
 pub(crate) fn current_driver() -> Option<driver::Handle> {
-    driver::with_current(|d| d.map(|d| d.handle().clone()))
+    crate::context::with_driver(|d| d.map(|d| d.handle().clone()))
         .or_else(|| crate::context::with(|s| s.and_then(|s| s.drivers().first().cloned())))
 }

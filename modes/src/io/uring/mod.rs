@@ -20,11 +20,9 @@ use io_uring::squeue;
 pub(crate) use op::{Completion, Op, OpCell};
 pub(crate) use ring::RingShared;
 
-use crate::driver;
-
 /// `true` if this thread runs a loop that parks on io_uring.
 pub(crate) fn on_ring_thread() -> bool {
-    driver::with_current(|d| d.is_some_and(|d| d.ring().is_some()))
+    crate::context::with_driver(|d| d.is_some_and(|d| d.ring().is_some()))
 }
 
 /// One of the current runtime's rings (round robin), for a thread that runs none.
@@ -58,7 +56,7 @@ pub(crate) unsafe fn submit<T: Completion>(
         // SAFETY: `ud` came from `Arc::into_raw` above and no SQE carrying it was queued.
         drop(unsafe { Arc::from_raw(ud as *const OpCell) });
     };
-    let local = driver::with_current(|d| {
+    let local = crate::context::with_driver(|d| {
         d.and_then(|d| d.ring()).map(|r| {
             // SAFETY: the caller's contract: `data` keeps the memory alive; the `Op`
             // below keeps `data` (or moves it into the cell) until the completion.
