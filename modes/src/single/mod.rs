@@ -23,7 +23,7 @@
 //! clock waits for jobs in flight there as it waits for blocking jobs.
 //!
 //! Ownership: the ready queue and the parker belong to the `Core`; only the thread holding
-//! it touches them, through the thread-local `LOCAL`. Other threads reach the loop only
+//! it touches them, through the thread's context (`context::with_single`). Other threads reach the loop only
 //! through `Shared` (injector, timers, flags) and then unpark it.
 
 mod core;

@@ -1,7 +1,7 @@
 //! One worker of the `Threads` pool: its run loop, local queue, LIFO slot and parking.
 //!
-//! Only the worker's own thread touches its `Core` (through `&Core` and the
-//! thread-local `WORKER`); other threads reach it through `Shared` (stealers, injector,
+//! Only the worker's own thread touches its `Core` (through `&Core` and the thread's
+//! context, `context::with_worker`); other threads reach it through `Shared` (stealers, injector,
 //! and its driver's handle: unparker, timers, ring queue).
 
 use std::cell::Cell;

@@ -2,8 +2,8 @@
 //! submission to a loop's ring (`driver/ring.rs`).
 //!
 //! Routing a submission (`submit`): on a loop thread (a `Single` core, a `Threads`
-//! worker) the SQE goes straight into the ring of the thread's driver (`driver::
-//! with_current`); on any other thread of a runtime (the `block_on` caller of `Threads`,
+//! worker) the SQE goes straight into the ring of the thread's driver (`context::
+//! with_driver`); on any other thread of a runtime (the `block_on` caller of `Threads`,
 //! a blocking-pool thread) it is queued on one of the runtime's rings (round robin over
 //! its drivers' handles), whose thread submits it. Either way the completion wakes the
 //! awaiting task wherever it runs by then.
