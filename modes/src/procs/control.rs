@@ -49,14 +49,7 @@ impl Inner {
             if let Some(conn) = settled {
                 // The loop may not run now (nobody in `block_on`): the slot is replaced
                 // without it, off this thread (which must keep reading reports).
-                let me = self.clone();
-                let c = conn.clone();
-                if self
-                    .start_thread("runtime-proc-reap", move || me.on_eof(&c))
-                    .is_err()
-                {
-                    self.on_eof(&conn);
-                }
+                self.on_eof_off_thread(conn);
             }
         }
         // EOF: the fork server exited (shutdown) or died. Reap it: it has closed its

@@ -23,13 +23,20 @@ impl Inner {
             self.on_eof(&conn);
             return;
         }
+        self.on_eof_off_thread(conn);
+    }
+
+    /// `on_eof` for `conn` on a short-lived `runtime-proc-reap` thread, so the caller (the
+    /// loop, or the control reader, which must keep reading reports) does not wait for the
+    /// fork server's report; with no thread to be had, here (bounded by
+    /// `EXIT_REPORT_WAIT`, twice at most).
+    pub(super) fn on_eof_off_thread(self: &Arc<Self>, conn: Arc<Conn>) {
         let me = self.clone();
         let c = conn.clone();
         if self
             .start_thread("runtime-proc-reap", move || me.on_eof(&c))
             .is_err()
         {
-            // No thread: wait here (bounded by EXIT_REPORT_WAIT, twice at most).
             self.on_eof(&conn);
         }
     }
