@@ -161,6 +161,13 @@ impl Sockets {
         }
     }
 
+    /// [`drive`](Self::drive) whether or not a completion asked for it: each socket's
+    /// read is tried again (on the readiness backend, a non-blocking `recv`).
+    pub(super) fn poll_now(&self, inner: &Arc<Inner>) {
+        self.wake.woken.store(true, Ordering::Release);
+        self.drive(inner);
+    }
+
     /// Drops every socket's I/O (pending operations cancelled): at shutdown, on the loop
     /// while its ring is alive, or from the pool's own shutdown.
     pub(super) fn close(&self) {
