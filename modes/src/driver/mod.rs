@@ -26,6 +26,7 @@
 //!    by a completion, the eventfd or the timeout) or the condvar;
 //! 4. every due timer fires: sleeping tasks are woken, due callbacks handed to the caller.
 
+pub(crate) mod bufs;
 pub(crate) mod clock;
 pub(crate) mod park;
 pub(crate) mod remote;
