@@ -41,6 +41,7 @@ pub(crate) use timers::{TimerEntry, TimerKey, Timers};
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::callback::Callback;
@@ -150,6 +151,18 @@ impl Handle {
             }
         }
         key
+    }
+
+    /// Inserts a sleeper's timer (see [`Timers::insert_wake`]); `None` if it is already due.
+    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
+        let (key, earliest) = self.0.timers.insert_wake(deadline, waker)?;
+        if earliest {
+            self.unpark();
+            if let Some(f) = self.0.on_earliest.get() {
+                f();
+            }
+        }
+        Some(key)
     }
 
     /// Fires the timers due now into `scratch`, then wakes or hands each to `on_call`.
