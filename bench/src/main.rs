@@ -20,6 +20,8 @@
 mod cli;
 mod driver;
 mod exec;
+#[allow(unsafe_code)]
+mod heap;
 mod machine;
 mod peers;
 mod pin;
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &RunArgs) -> ExitCode {
+    heap::steady();
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: bench was built without optimisations: its figures are not representative \

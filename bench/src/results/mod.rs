@@ -109,7 +109,9 @@ pub fn render(docs: &[RunDoc], reproduce: &str, charts: &[Chart]) -> String {
         writeln!(
             md,
             "**Run:** `{}` ({} workers{}). Figures are medians of several runs; latencies are \
-             hdrhistogram percentiles over every run.\n",
+             hdrhistogram percentiles over every run. Every Rust runner shares one process \
+             whose allocator keeps freed memory (glibc's trim threshold fixed, \
+             `bench/src/heap.rs`), so no runner pays for what ran before it.\n",
             doc.command,
             doc.workers,
             if doc.quick { ", quick sizes" } else { "" }

@@ -26,6 +26,7 @@
 //!    by a completion, the eventfd or the timeout) or the condvar;
 //! 4. every due timer fires: sleeping tasks are woken, due callbacks handed to the caller.
 
+pub(crate) mod bufs;
 pub(crate) mod clock;
 pub(crate) mod park;
 pub(crate) mod remote;
@@ -40,6 +41,7 @@ pub(crate) use timers::{TimerEntry, TimerKey, Timers};
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::callback::Callback;
@@ -149,6 +151,18 @@ impl Handle {
             }
         }
         key
+    }
+
+    /// Inserts a sleeper's timer (see [`Timers::insert_wake`]); `None` if it is already due.
+    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
+        let (key, earliest) = self.0.timers.insert_wake(deadline, waker)?;
+        if earliest {
+            self.unpark();
+            if let Some(f) = self.0.on_earliest.get() {
+                f();
+            }
+        }
+        Some(key)
     }
 
     /// Fires the timers due now into `scratch`, then wakes or hands each to `on_call`.

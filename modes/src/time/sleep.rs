@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::driver::{Handle, TimerEntry, TimerKey};
+use crate::driver::{Handle, TimerKey};
 
 /// Waits until `duration` has passed on the runtime's clock (asyncio's `sleep`).
 ///
@@ -108,14 +108,18 @@ impl Future for Sleep {
         let deadline = *this.deadline.get_or_insert(now + this.duration);
         if now >= deadline {
             if let Some(key) = this.key.take() {
-                driver.timers.remove(key);
+                if !driver.timers.fired_past(key) {
+                    driver.timers.remove(key);
+                }
             }
             return Poll::Ready(());
         }
         match this.key {
-            None => {
-                this.key = Some(driver.insert(deadline, TimerEntry::Wake(cx.waker().clone())));
-            }
+            None => match driver.insert_wake(deadline, cx.waker()) {
+                Some(key) => this.key = Some(key),
+                // Another thread's firing already went past the deadline.
+                None => return Poll::Ready(()),
+            },
             Some(key) => driver.timers.update_waker(key, cx.waker()),
         }
         Poll::Pending
@@ -125,7 +129,9 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let (Some(key), Some(driver)) = (self.key.take(), self.driver.as_ref()) {
-            driver.timers.remove(key);
+            if !driver.timers.fired_past(key) {
+                driver.timers.remove(key);
+            }
         }
     }
 }

@@ -117,6 +117,51 @@ fn equal_deadlines_fire_in_insertion_order_and_removal_is_exact() {
 }
 
 #[test]
+fn a_burst_fires_in_order_and_a_sleeper_behind_a_firing_is_due() {
+    // More due timers than are popped one by one: the rest is split off the tree.
+    let t = Timers::default();
+    let c = Counters::new();
+    let base = Instant::now() + Duration::from_secs(1);
+    let mut keys = Vec::new();
+    for i in 0..200 {
+        let at = base + Duration::from_millis((i % 7) as u64);
+        let TimerEntry::Wake(w) = c.entry(i) else {
+            unreachable!()
+        };
+        keys.push((at, i, t.insert_wake(at, &w).expect("nothing fired yet").0));
+    }
+    let cut = base + Duration::from_millis(3);
+    let mut out = Vec::new();
+    t.fire_due(cut, &mut out);
+    let mut want: Vec<_> = keys.iter().filter(|k| k.0 <= cut).collect();
+    want.sort_by_key(|k| (k.0, k.1));
+    assert!(want.len() > 16, "a burst");
+    assert_eq!(
+        out.iter().map(tag).collect::<Vec<_>>(),
+        want.iter().map(|k| k.1).collect::<Vec<_>>(),
+        "earliest first, FIFO among equal deadlines"
+    );
+    for (at, _, key) in &keys {
+        assert_eq!(t.fired_past(*key), *at < cut, "fired_past is exact");
+        assert_eq!(
+            t.remove(*key),
+            *at > cut,
+            "due timers left the map, later ones stay"
+        );
+    }
+    let w = Waker::noop();
+    assert!(
+        t.insert_wake(cut, w).is_none(),
+        "a deadline fired through is due"
+    );
+    assert!(t.insert_wake(base, w).is_none(), "so is an earlier one");
+    let later = t
+        .insert_wake(cut + Duration::from_nanos(1), w)
+        .expect("later: queued");
+    assert!(!t.fired_past(later.0));
+}
+
+#[test]
 fn stampede() {
     // Many threads insert and remove at once while one fires: every timer is either fired
     // exactly once or removed exactly once, never both, never lost.
@@ -173,7 +218,7 @@ fn stress_against_a_model() {
     let c = Counters::new();
     let base = Instant::now();
     let mut model: BTreeMap<TimerKey, usize> = BTreeMap::new();
-    let mut keys: Vec<TimerKey> = Vec::new();
+    let mut keys: Vec<(TimerKey, bool)> = Vec::new(); // (key, from insert_wake)
     let mut x: u32 = 0x1234_5678;
     let mut rnd = move || {
         x ^= x << 13;
@@ -182,17 +227,41 @@ fn stress_against_a_model() {
         x
     };
     let mut now = base;
+    let mut fired_through: Option<Instant> = None;
     for i in 0..20_000 {
         match rnd() % 10 {
-            0..=5 => {
+            0..=2 => {
                 let at = base + Duration::from_micros(u64::from(rnd() % 10_000));
                 let (key, earliest) = t.insert(at, c.entry(i));
                 assert_eq!(earliest, model.keys().next().is_none_or(|f| key < *f));
                 model.insert(key, i);
-                keys.push(key);
+                keys.push((key, false));
+            }
+            3..=5 => {
+                let at = base + Duration::from_micros(u64::from(rnd() % 10_000));
+                let TimerEntry::Wake(w) = c.entry(i) else {
+                    unreachable!()
+                };
+                match t.insert_wake(at, &w) {
+                    None => assert!(fired_through.is_some_and(|f| at <= f), "refused late"),
+                    Some((key, earliest)) => {
+                        assert!(
+                            fired_through.is_none_or(|f| at > f),
+                            "accepted a fired time"
+                        );
+                        assert_eq!(earliest, model.keys().next().is_none_or(|f| key < *f));
+                        assert!(!t.fired_past(key), "a new timer is not fired");
+                        model.insert(key, i);
+                        keys.push((key, true));
+                    }
+                }
             }
             6 | 7 if !keys.is_empty() => {
-                let key = keys.swap_remove(rnd() as usize % keys.len());
+                let (key, wake) = keys.swap_remove(rnd() as usize % keys.len());
+                // `fired_past` speaks of sleeper timers only (`insert` takes any deadline).
+                if wake && t.fired_past(key) {
+                    assert!(!model.contains_key(&key), "fired_past but still queued");
+                }
                 assert_eq!(t.remove(key), model.remove(&key).is_some());
             }
             _ => {
@@ -204,6 +273,7 @@ fn stress_against_a_model() {
                     std::mem::replace(&mut model, later).into_values().collect()
                 };
                 assert_eq!(out.iter().map(tag).collect::<Vec<_>>(), due);
+                fired_through = Some(now);
             }
         }
         assert_eq!(t.next_deadline(), model.keys().next().map(|k| k.deadline()));

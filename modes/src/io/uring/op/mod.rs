@@ -47,6 +47,7 @@ pub(crate) mod msg;
 pub(crate) mod open;
 pub(crate) mod poll;
 pub(crate) mod read;
+pub(crate) mod recv_multi;
 pub(crate) mod write;
 
 use std::future::Future;
