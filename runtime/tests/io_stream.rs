@@ -36,6 +36,12 @@ async fn poll_once_and_drop<F: Future>(fut: F) -> Option<F::Output> {
 
 const TOTAL: usize = 3 << 20;
 
+/// Bytes each writer of `a_reader_that_falls_behind_loses_no_byte` sends, in small
+/// writes: many more than a ring's 256 provided buffers, so a multishot receive runs out.
+const BEHIND: usize = 1 << 20;
+/// The size of each of their writes.
+const PIECE: usize = 100;
+
 rt_test_io! {
     fn reads_of_every_kind_keep_every_byte_in_order(rt: &Runtime) {
         rt.block_on(async {
@@ -119,6 +125,94 @@ rt_test_io! {
             }
             assert_eq!(at, TOTAL, "bytes received");
             drop(writer.await.unwrap());
+        });
+    }
+
+    /// Readers that stop reading while their peers keep sending: on io_uring their
+    /// multishot receives fill the ring's provided buffers until the kernel ends them
+    /// (`ENOBUFS`) and the reads fall back to single receives, then re-arm. Every byte
+    /// still arrives once and in order on every stream.
+    fn a_reader_that_falls_behind_loses_no_byte(rt: &Runtime) {
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let mut writers = Vec::new();
+            let mut readers = Vec::new();
+            for _ in 0..3 {
+                writers.push(runtime::spawn(async move {
+                    let c = TcpStream::connect(addr).await.unwrap();
+                    let data: Vec<u8> = (0..BEHIND).map(byte).collect();
+                    let (res, _) = c.write_all(data[..1].to_vec()).await;
+                    res.unwrap();
+                    // Small writes: on io_uring each most likely takes a provided
+                    // buffer of its own, so the buffers run out long before the end.
+                    for piece in data[1..].chunks(PIECE) {
+                        let (res, _) = c.write_all(piece.to_vec()).await;
+                        res.unwrap();
+                    }
+                    c.shutdown(std::net::Shutdown::Write).unwrap();
+                    c
+                }));
+                let (s, _) = l.accept().await.unwrap();
+                readers.push(s);
+            }
+            let mut tasks = Vec::new();
+            for (i, mut s) in readers.into_iter().enumerate() {
+                tasks.push(runtime::spawn(async move {
+                    // One read arms the receive; then the reader falls behind.
+                    let (n, buf) = s.read(Vec::with_capacity(1)).await;
+                    assert_eq!(n.unwrap(), 1);
+                    check(&buf, 0);
+                    runtime::sleep(std::time::Duration::from_millis(200)).await;
+                    let mut at = 1;
+                    loop {
+                        // Alternate the owned and the futures-io reads.
+                        let n = if at % 2 == 0 {
+                            let (n, buf) = s.read(Vec::with_capacity(40_000 + i)).await;
+                            check(&buf, at);
+                            n.unwrap()
+                        } else {
+                            let mut dst = vec![0u8; 50_000];
+                            let n = AsyncReadExt::read(&mut s, &mut dst[..]).await.unwrap();
+                            check(&dst[..n], at);
+                            n
+                        };
+                        if n == 0 {
+                            break;
+                        }
+                        at += n;
+                    }
+                    assert_eq!(at, BEHIND, "bytes received on stream {i}");
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            for w in writers {
+                drop(w.await.unwrap());
+            }
+        });
+    }
+
+    /// A stream dropped with received bytes queued (and, on io_uring, its multishot
+    /// receive armed) closes its socket: the peer sees the connection end instead of
+    /// waiting for ever.
+    fn a_stream_dropped_with_bytes_queued_closes_its_socket(rt: &Runtime) {
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let c = TcpStream::connect(addr).await.unwrap();
+            let (s, _) = l.accept().await.unwrap();
+            let (res, _) = c.write_all(vec![1u8; 10_000]).await;
+            res.unwrap();
+            let (n, _) = s.read(Vec::with_capacity(10)).await;
+            assert_eq!(n.unwrap(), 10);
+            // Give the rest time to be queued by the receive (coverage, not correctness).
+            runtime::sleep(std::time::Duration::from_millis(20)).await;
+            drop(s);
+            let (n, _) = c.read(Vec::with_capacity(8)).await;
+            // End of stream, or a reset (the unread bytes make the close a reset).
+            assert!(matches!(n, Ok(0) | Err(_)), "the peer saw {n:?}");
         });
     }
 }

@@ -26,6 +26,7 @@
 //!    by a completion, the eventfd or the timeout) or the condvar;
 //! 4. every due timer fires: sleeping tasks are woken, due callbacks handed to the caller.
 
+pub(crate) mod bufs;
 pub(crate) mod clock;
 pub(crate) mod park;
 pub(crate) mod remote;
@@ -263,6 +264,15 @@ impl Driver {
         match &self.backend {
             Backend::Uring(r) if r.needs_poll() => r.poll(),
             _ => false,
+        }
+    }
+
+    /// Reaps completions already posted, with no syscall (see `Ring::reap_posted`):
+    /// `true` if an operation completed.
+    pub(crate) fn reap_posted(&self) -> bool {
+        match &self.backend {
+            Backend::Uring(r) => r.reap_posted(),
+            Backend::Plain => false,
         }
     }
 

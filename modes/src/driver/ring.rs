@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
+use super::bufs::{self, BufRing};
 use super::remote::{Parked, Remote};
+use crate::io::uring::op::recv_multi::{MultiRecv, MULTI_TAG};
 use crate::io::uring::op::{OpCell, CANCEL_TAG};
 
 /// `user_data` of the eventfd read that carries cross-thread wakes.
@@ -38,6 +40,8 @@ const ENTRIES: u32 = 256;
 pub(crate) enum Request {
     Submit(squeue::Entry),
     Cancel(Arc<OpCell>),
+    /// Ends a stream's multishot receive (its last `IoFd` was dropped).
+    CancelMulti(Arc<MultiRecv>),
 }
 
 /// The part of a ring other threads may touch: its request queue.
@@ -51,6 +55,12 @@ impl RingShared {
     pub(crate) fn cancel(&self, cell: Arc<OpCell>) {
         // A closed ring completed (cancelled) everything before it went: nothing to do.
         let _ = self.remote.push(Request::Cancel(cell));
+    }
+
+    /// Ends the multishot receive `multi`, from any thread (as [`RingShared::cancel`]).
+    pub(crate) fn cancel_multi(&self, multi: Arc<MultiRecv>) {
+        // A closed ring cancelled its multishots before it went.
+        let _ = self.remote.push(Request::CancelMulti(multi));
     }
 
     /// Queues `entry` for the ring's thread to submit. Fails once the ring is gone.
@@ -75,6 +85,22 @@ pub(crate) struct Ring {
     wake_buf: ManuallyDrop<Box<UnsafeCell<[u8; 8]>>>,
     armed: Cell<bool>,
     reaped: RefCell<Vec<(u64, i32, u32)>>,
+    /// The provided buffers of multishot receives, registered on first use.
+    bufs: RefCell<Bufs>,
+    /// Set while `reap` runs: a push from a completion handler (an abandoned accept's
+    /// probe) must not reap the next completions before this batch is done, which
+    /// would reorder a stream's multishot chunks.
+    reaping: Cell<bool>,
+    /// Set by `Drop`: the `-ECANCELED` completions that follow are ours.
+    closing: Cell<bool>,
+}
+
+/// Whether this ring's provided-buffer group is registered.
+enum Bufs {
+    Untried,
+    Ready(Arc<BufRing>),
+    /// The kernel refused it (or memory ran out): stream reads use single receives.
+    Refused,
 }
 
 impl Ring {
@@ -113,7 +139,58 @@ impl Ring {
             wake_buf: ManuallyDrop::new(Box::new(UnsafeCell::new([0; 8]))),
             armed: Cell::new(false),
             reaped: RefCell::new(Vec::with_capacity(64)),
+            bufs: RefCell::new(Bufs::Untried),
+            reaping: Cell::new(false),
+            closing: Cell::new(false),
         })
+    }
+
+    /// The ring's provided buffers, registered with the kernel on the first call;
+    /// `None` if the kernel refuses them (then stream reads use single receives).
+    pub(crate) fn bufs(&self) -> Option<Arc<BufRing>> {
+        let mut b = self.bufs.borrow_mut();
+        if let Bufs::Untried = *b {
+            *b = match BufRing::new() {
+                Ok(ring) => {
+                    // SAFETY: `ring`'s entries hold `COUNT` initialised, page-aligned
+                    // entries, kept allocated by the `Arc` this ring holds until the
+                    // group is unregistered (`Drop`), or leaked with the ring.
+                    let reg = unsafe {
+                        self.ring.borrow().submitter().register_buf_ring_with_flags(
+                            ring.entries_addr(),
+                            bufs::COUNT,
+                            bufs::GROUP,
+                            0,
+                        )
+                    };
+                    match reg {
+                        Ok(()) => Bufs::Ready(ring),
+                        Err(_) => Bufs::Refused,
+                    }
+                }
+                Err(_) => Bufs::Refused,
+            };
+        }
+        match &*b {
+            Bufs::Ready(ring) => Some(ring.clone()),
+            _ => None,
+        }
+    }
+
+    /// Pushes one SQE if the queue has room, without submitting or reaping (so the
+    /// caller may hold a stream's lock that a completion would take). The loop's next
+    /// poll or park submits it.
+    ///
+    /// # Safety
+    /// As [`Ring::push`].
+    pub(crate) unsafe fn try_push(&self, entry: &squeue::Entry) -> bool {
+        // SAFETY: the caller keeps the entry's memory valid until its completion.
+        let pushed = unsafe { self.ring.borrow_mut().submission().push(entry) };
+        if pushed.is_ok() {
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.unsubmitted.set(self.unsubmitted.get() + 1);
+        }
+        pushed.is_ok()
     }
 
     /// Pushes one SQE, submitting first if the queue is full, and at once when a batch
@@ -156,6 +233,21 @@ impl Ring {
         }
     }
 
+    /// As `push_cancel`, for a multishot receive (its `user_data` carries `MULTI_TAG`).
+    fn push_cancel_multi(&self, multi: Arc<MultiRecv>) {
+        let target = Arc::as_ptr(&multi) as u64 | MULTI_TAG;
+        let tagged = Arc::into_raw(multi) as u64 | MULTI_TAG | CANCEL_TAG;
+        let entry = opcode::AsyncCancel::new(target).build().user_data(tagged);
+        // SAFETY: a cancel carries no buffer; the receive it names is kept alive by the
+        // strong count in `tagged` until this cancel's own CQE.
+        if unsafe { self.push(&entry) }.is_err() {
+            // SAFETY: `tagged` came from `Arc::into_raw` just above and was not pushed.
+            drop(unsafe {
+                Arc::from_raw((tagged & !(CANCEL_TAG | MULTI_TAG)) as *const MultiRecv)
+            });
+        }
+    }
+
     /// Hands queued SQEs to the kernel without waiting; also enters when completions
     /// wait as task work (or in the overflow list) to be posted.
     fn submit(&self) {
@@ -171,7 +263,7 @@ impl Ring {
             match res {
                 Ok(_) => break,
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && !self.reaping.get() => {
                     // Completions must be reaped before the kernel takes more.
                     self.reap();
                     continue;
@@ -201,6 +293,7 @@ impl Ring {
             match req {
                 Request::Submit(entry) => self.push_remote_entry(&entry, -libc::EBUSY),
                 Request::Cancel(cell) => self.push_cancel(cell),
+                Request::CancelMulti(multi) => self.push_cancel_multi(multi),
             }
         }
         any
@@ -222,7 +315,16 @@ impl Ring {
 
     /// Moves completions off the queue, then (with the ring released) completes each.
     /// `true` if any operation completed.
+    ///
+    /// An operation the kernel cancelled on its own (`-ECANCELED` while still awaited:
+    /// its submitting thread exited, see invariant 7 in `op/mod.rs`) is submitted
+    /// again instead, once the batch is done. Not reentrant: a call from inside a
+    /// completion handler returns `false` at once.
     fn reap(&self) -> bool {
+        if self.reaping.replace(true) {
+            return false;
+        }
+        let mut again = Vec::new();
         let mut reaped = self.reaped.take();
         {
             let mut ring = self.ring.borrow_mut();
@@ -235,23 +337,60 @@ impl Ring {
             match ud {
                 WAKE => self.armed.set(false),
                 CANCEL_ALL => self.in_flight.set(self.in_flight.get() - 1),
+                ud if ud & CANCEL_TAG != 0 && ud & MULTI_TAG != 0 => {
+                    self.in_flight.set(self.in_flight.get() - 1);
+                    let ptr = (ud & !(CANCEL_TAG | MULTI_TAG)) as *const MultiRecv;
+                    // SAFETY: made by `push_cancel_multi` from `Arc::into_raw`; its CQE
+                    // arrives once, so this runs once.
+                    drop(unsafe { Arc::from_raw(ptr) });
+                }
                 ud if ud & CANCEL_TAG != 0 => {
                     self.in_flight.set(self.in_flight.get() - 1);
                     // SAFETY: a tagged user_data is `Arc::into_raw` of the cancelled cell,
                     // made by `push_cancel`; its CQE arrives once, so this runs once.
                     drop(unsafe { Arc::from_raw((ud & !CANCEL_TAG) as *const OpCell) });
                 }
+                ud if ud & MULTI_TAG != 0 => {
+                    let ptr = (ud & !MULTI_TAG) as *const MultiRecv;
+                    if io_uring::cqueue::more(flags) {
+                        // SAFETY: the kernel's strong count (`Arc::into_raw` in
+                        // `recv_multi::arm`) is released only by the final CQE, which
+                        // comes after this one.
+                        unsafe { &*ptr }.on_cqe(res, flags);
+                    } else {
+                        self.in_flight.set(self.in_flight.get() - 1);
+                        // SAFETY: the final CQE of the receive: the kernel's count is
+                        // ours now, taken once.
+                        let multi = unsafe { Arc::from_raw(ptr) };
+                        multi.on_cqe(res, flags);
+                    }
+                    any = true;
+                }
                 ud => {
                     self.in_flight.set(self.in_flight.get() - 1);
                     // SAFETY: every other user_data is `Arc::into_raw` of an `OpCell`,
                     // whose one strong count the kernel held until this CQE.
                     let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
+                    if res == -libc::ECANCELED && !self.closing.get() && cell.awaited() {
+                        if let Some(sqe) = cell.sqe.get() {
+                            // The count goes with the SQE again.
+                            again.push(sqe.clone());
+                            std::mem::forget(cell);
+                            continue;
+                        }
+                    }
                     cell.complete(res, flags);
                     any = true;
                 }
             }
         }
         *self.reaped.borrow_mut() = reaped;
+        self.reaping.set(false);
+        for sqe in again {
+            // As a remote submission: its `Op` keeps its memory alive; if it cannot be
+            // pushed, the cell completes with the kernel's `ECANCELED`.
+            self.push_remote_entry(&sqe, -libc::ECANCELED);
+        }
         any
     }
 
@@ -263,6 +402,17 @@ impl Ring {
             return false;
         }
         self.submit();
+        self.reap()
+    }
+
+    /// Reaps the completions the kernel has already posted, without entering it: one
+    /// load of the completion queue's tail when there are none. `true` if an operation
+    /// completed. A busy loop calls it between tasks: its own syscalls (a send, say) run
+    /// the ring's pending task work on their way out, which posts completions.
+    pub(crate) fn reap_posted(&self) -> bool {
+        if self.ring.borrow_mut().completion().is_empty() {
+            return false;
+        }
         self.reap()
     }
 
@@ -362,8 +512,10 @@ impl Drop for Ring {
                 // Pushed to be cancelled below with the rest.
                 Request::Submit(entry) => self.push_remote_entry(&entry, -libc::ECANCELED),
                 Request::Cancel(cell) => self.push_cancel(cell),
+                Request::CancelMulti(multi) => self.push_cancel_multi(multi),
             }
         }
+        self.closing.set(true);
         if self.in_flight.get() > 0 || self.armed.get() {
             let any = opcode::AsyncCancel2::new(types::CancelBuilder::any())
                 .build()
@@ -382,16 +534,61 @@ impl Drop for Ring {
                 self.reap();
             }
         }
+        let bufs = std::mem::replace(&mut *self.bufs.borrow_mut(), Bufs::Refused);
         if self.in_flight.get() == 0 && !self.armed.get() {
+            if let Bufs::Ready(b) = bufs {
+                // No receive can pick a buffer any more: the memory may go once the
+                // streams holding chunks of it have dropped them.
+                let _ = self
+                    .ring
+                    .borrow()
+                    .submitter()
+                    .unregister_buf_ring(bufs::GROUP);
+                drop(b);
+            }
             // SAFETY: dropped once, here; the kernel holds no operation of this ring
             // any more, so neither the ring's memory nor `wake_buf` is in use.
             unsafe {
                 ManuallyDrop::drop(&mut self.ring);
                 ManuallyDrop::drop(&mut self.wake_buf);
             }
+        } else if let Bufs::Ready(b) = bufs {
+            // The kernel still holds operations (a blocking file read, say): the ring and
+            // the buffers (the provided ones too) stay alive for the life of the process
+            // rather than be freed under it.
+            std::mem::forget(b);
         }
-        // Else the kernel still holds operations (a blocking file read, say): the ring
-        // and the buffers stay alive for the life of the process rather than be freed
-        // under it.
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use io_uring::opcode;
+
+    use crate::driver::{ClockKind, Driver};
+    use crate::io::uring::op::{OpCell, State};
+
+    /// The home rule's peek between tasks (`threads/worker.rs`): what the kernel posted is
+    /// reaped without entering it, and nothing is reaped before it is posted.
+    #[test]
+    fn reap_posted_takes_what_the_kernel_posted() {
+        let (driver, _) = Driver::new(true, ClockKind::Real);
+        let Some(ring) = driver.ring() else {
+            return; // io_uring refused here: nothing to check
+        };
+        let cell = OpCell::new();
+        let ud = Arc::into_raw(cell.clone()) as u64;
+        // SAFETY: a no-op names no memory; the kernel's count of the cell is `ud`.
+        unsafe { ring.push(&opcode::Nop::new().build().user_data(ud)) }.unwrap();
+        assert!(!ring.reap_posted(), "the kernel has not seen the SQE yet");
+        assert!(matches!(*cell.lock(), State::Pending(_)));
+        // A no-op completes inside the submission, so its CQE is posted when this returns.
+        ring.submit();
+        assert!(ring.reap_posted());
+        assert!(matches!(*cell.lock(), State::Done(0, _)));
+        assert_eq!(ring.in_flight.get(), 0);
+        assert!(!ring.reap_posted(), "a CQE is reaped once");
     }
 }

@@ -163,15 +163,19 @@ where
     Ok(n)
 }
 
-/// Copies the start of `src` into `buf` (up to its capacity) and makes that its contents.
-pub(crate) fn fill<B: IoBufMut>(buf: &mut B, src: &[u8]) -> usize {
-    let n = src.len().min(buf.bytes_total());
-    // SAFETY: `n` fits in the buffer's capacity (the `IoBufMut` contract: writable
+/// Copies the start of `src` into `buf` at offset `at` (up to its capacity) and makes
+/// the first `at` bytes and these its contents; `at` is at most what the buffer holds
+/// initialised (a previous `fill` of this read). Returns how many bytes it copied.
+pub(crate) fn fill<B: IoBufMut>(buf: &mut B, at: usize, src: &[u8]) -> usize {
+    let at = at.min(buf.bytes_init()).min(buf.bytes_total());
+    let n = src.len().min(buf.bytes_total() - at);
+    // SAFETY: `at + n` fits in the buffer's capacity (the `IoBufMut` contract: writable
     // bytes at `stable_mut_ptr`), `src` is a distinct borrow so the regions do not
-    // overlap, and the first `n` bytes are initialised by the copy before `set_init`.
+    // overlap, the first `at` bytes were initialised and the next `n` are by the copy
+    // before `set_init`.
     unsafe {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr(), n);
-        buf.set_init(n);
+        std::ptr::copy_nonoverlapping(src.as_ptr(), buf.stable_mut_ptr().add(at), n);
+        buf.set_init(at + n);
     }
     n
 }

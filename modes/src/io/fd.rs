@@ -6,6 +6,7 @@
 
 use crate::loom::{Mutex, MutexGuard};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -23,12 +24,28 @@ pub(crate) enum Kind {
     Blocking,
 }
 
-/// Bytes a cancelled stream read received after its future was dropped, kept for the
-/// next read so that no received data is lost (io_uring only).
+/// What a stream has received and not yet handed out (io_uring only): bytes a cancelled
+/// single read received after its future was dropped, and the chunks its multishot
+/// receive queued (`uring/op/recv_multi.rs`), in that order; and the state of both kinds
+/// of read.
 #[derive(Default)]
 pub(crate) struct Stash {
     pub(crate) data: Vec<u8>,
     pub(crate) pos: usize,
+    /// Provided buffers the multishot receive filled, oldest first.
+    pub(crate) chunks: std::collections::VecDeque<crate::driver::bufs::Chunk>,
+    /// The armed multishot receive, if any.
+    pub(crate) multi: Option<std::sync::Weak<super::uring::op::recv_multi::MultiRecv>>,
+    /// The multishot receive saw the end of the stream.
+    pub(crate) eof: bool,
+    /// The error that ended the multishot receive, for the next read.
+    pub(crate) error: Option<i32>,
+    /// The multishot receive ended for want of buffers: the next read with nothing
+    /// queued does one single receive before it re-arms.
+    pub(crate) nobufs: bool,
+    /// The stream carries bulk data (a multishot completion filled a whole buffer): its
+    /// reads no longer arm a multishot receive.
+    pub(crate) bulk: bool,
     /// Stream reads in flight (from submission until their result is collected or
     /// stashed): a new read waits for them, so bytes are handed out in arrival order.
     pub(crate) in_flight: usize,
@@ -58,6 +75,12 @@ pub(crate) struct FdInner {
     /// The last stream read returned fewer bytes than it asked for (io_uring reads then
     /// wait for data before trying).
     pub(crate) drained: std::sync::atomic::AtomicBool,
+    /// A stream socket on io_uring: its reads may use a multishot receive (a datagram
+    /// socket's may not, as chunks would merge its messages).
+    pub(crate) multishot: bool,
+    /// Live `IoFd` handles (operations hold the `Arc` too): the last one's drop ends the
+    /// multishot receive, which otherwise keeps the descriptor open.
+    pub(crate) users: AtomicUsize,
     pub(crate) stash: Mutex<Stash>,
     /// Connections cancelled accepts took, for the next accept (listeners, io_uring).
     pub(crate) backlog: Mutex<Backlog>,
@@ -91,8 +114,27 @@ impl FdInner {
 ///     assert_eq!(buf, b"ping");
 /// });
 /// ```
-#[derive(Clone)]
 pub struct IoFd(pub(crate) Arc<FdInner>);
+
+impl Clone for IoFd {
+    fn clone(&self) -> IoFd {
+        self.0.users.fetch_add(1, Ordering::Relaxed);
+        IoFd(self.0.clone())
+    }
+}
+
+impl Drop for IoFd {
+    /// The last handle ends the stream's multishot receive, if one is armed (its final
+    /// completion then drops the descriptor's last count and closes it).
+    fn drop(&mut self) {
+        if self.0.users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let multi = self.0.stash().multi.clone();
+            if let Some(m) = multi {
+                super::uring::op::recv_multi::disarm(&m);
+            }
+        }
+    }
+}
 
 impl std::fmt::Debug for IoFd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,10 +176,15 @@ impl IoFd {
             }
             (false, false) => Kind::Blocking,
         };
+        let multishot = matches!(kind, Kind::Uring)
+            && pollable
+            && SockRef::from(&fd).r#type().is_ok_and(|t| t == Type::STREAM);
         Ok(IoFd(Arc::new(FdInner {
             kind,
             socket: pollable,
             drained: std::sync::atomic::AtomicBool::new(false),
+            multishot,
+            users: AtomicUsize::new(1),
             stash: Mutex::new(Stash::default()),
             backlog: Mutex::new(Backlog::default()),
             fd,

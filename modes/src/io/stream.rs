@@ -11,12 +11,13 @@ use std::future::poll_fn;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustix::net::{RecvFlags, SendFlags};
 
 use super::buf::{self, IoBuf, IoBufMut};
-use super::fd::{FdInner, IoFd, Kind, PollState};
+use super::fd::{FdInner, IoFd, Kind, PollState, Stash};
 use super::ready::Direction;
 use super::uring::op;
 
@@ -70,8 +71,9 @@ pub(crate) enum Start {
 trait Dest {
     /// How many bytes fit.
     fn room(&self) -> usize;
-    /// Copies the start of `src` (what fits); returns how many bytes.
-    fn copy_in(&mut self, src: &[u8]) -> usize;
+    /// Copies the start of `src` (what fits) at offset `at` (the bytes this read has
+    /// copied so far); returns how many bytes.
+    fn copy_in(&mut self, at: usize, src: &[u8]) -> usize;
     /// One non-blocking receive from the socket `fd` into it.
     fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize>;
 }
@@ -83,8 +85,8 @@ impl<B: IoBufMut> Dest for Owned<'_, B> {
     fn room(&self) -> usize {
         self.0.bytes_total()
     }
-    fn copy_in(&mut self, src: &[u8]) -> usize {
-        buf::fill(self.0, src)
+    fn copy_in(&mut self, at: usize, src: &[u8]) -> usize {
+        buf::fill(self.0, at, src)
     }
     fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
         buf::read_into(self.0, |dst| {
@@ -98,9 +100,11 @@ impl Dest for &mut [u8] {
     fn room(&self) -> usize {
         self.len()
     }
-    fn copy_in(&mut self, src: &[u8]) -> usize {
-        let n = src.len().min(self.len());
-        self[..n].copy_from_slice(&src[..n]);
+    fn copy_in(&mut self, at: usize, src: &[u8]) -> usize {
+        let at = at.min(self.len());
+        let room = &mut self[at..];
+        let n = src.len().min(room.len());
+        room[..n].copy_from_slice(&src[..n]);
         n
     }
     fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
@@ -124,28 +128,78 @@ fn try_recv(fd: &FdInner, dst: &mut impl Dest) -> std::io::Result<usize> {
     res
 }
 
-/// Copies stashed bytes into `dst`; else, on a socket whose last read filled its buffer
-/// (more is likely waiting), receives straight into `dst` without the ring: no
-/// completion to wait for, no wake, no copy; else says to submit a read (now counted in
-/// flight). All under the stash lock, so no other read of the stream slips in between.
-fn take_stash_or_start(fd: &FdInner, cx: &mut Context<'_>, dst: &mut impl Dest) -> Poll<Start> {
-    let mut st = fd.stash();
+/// Copies what the stream holds (bytes a cancelled read left, chunks its multishot
+/// receive queued) into `dst`, as much as fits. `None` if it holds nothing.
+fn take_queued(st: &mut Stash, dst: &mut impl Dest) -> Option<usize> {
     let avail = st.available();
     if !avail.is_empty() {
-        let n = dst.copy_in(avail);
+        let n = dst.copy_in(0, avail);
         st.consume(n);
+        return Some(n);
+    }
+    if st.chunks.is_empty() {
+        return None;
+    }
+    let mut n = 0;
+    while let Some(c) = st.chunks.front_mut() {
+        let k = dst.copy_in(n, c.bytes());
+        n += k;
+        c.pos += k;
+        if c.pos < c.len {
+            break;
+        }
+        // Emptied: the buffer goes back to its ring.
+        st.chunks.pop_front();
+        if k == 0 {
+            break;
+        }
+    }
+    Some(n)
+}
+
+/// Copies queued bytes into `dst`; else waits for the armed multishot receive (or the
+/// single read in flight); else, on a socket whose last read filled its buffer (more is
+/// likely waiting), receives straight into `dst` without the ring; else arms the
+/// stream's multishot receive and waits for it; else says to submit a single read (now
+/// counted in flight). All under the stash lock, so no other read of the stream slips
+/// in between.
+fn take_stash_or_start(
+    fd: &Arc<FdInner>,
+    cx: &mut Context<'_>,
+    dst: &mut impl Dest,
+) -> Poll<Start> {
+    let mut st = fd.stash();
+    if let Some(n) = take_queued(&mut st, dst) {
         return Poll::Ready(Start::Stashed(n));
     }
-    if st.in_flight > 0 {
+    let wait = |st: &mut Stash| {
         if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
             st.waiters.push(cx.waker().clone());
         }
-        return Poll::Pending;
+        Poll::Pending
+    };
+    if st.in_flight > 0 || st.multi.is_some() {
+        return wait(&mut st);
     }
+    if st.eof {
+        return Poll::Ready(Start::Stashed(0));
+    }
+    if let Some(e) = st.error.take() {
+        return Poll::Ready(Start::Direct(Err(std::io::Error::from_raw_os_error(e))));
+    }
+    // With no receive armed, the kernel has taken no byte we have not seen: a direct
+    // receive keeps the order.
     if fd.socket && dst.room() > 0 && !fd.drained.load(Ordering::Relaxed) {
         match try_recv(fd, dst) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             res => return Poll::Ready(Start::Direct(res)),
+        }
+    }
+    if fd.multishot && !st.bulk && dst.room() > 0 {
+        if std::mem::take(&mut st.nobufs) {
+            // The buffers ran out last time: one single read, then try again.
+        } else if op::recv_multi::arm(fd, &mut st) {
+            return wait(&mut st);
         }
     }
     st.in_flight += 1;
