@@ -273,14 +273,13 @@ impl ConnIo {
     }
 }
 
-/// An error that says nothing about the socket: the operation was cancelled (io_uring
-/// cancels a thread's operations when that thread exits, and the loop moves between
-/// threads: each `block_on` or `join` runs it where it is called) or interrupted. The
-/// operation is simply made again.
+/// An error that says nothing about the socket: the operation was interrupted or found
+/// nothing to do yet. It is simply made again. (An operation the kernel cancelled because
+/// the thread that submitted it exited, which happens as the loop moves between the
+/// threads that run it, is submitted again by the ring itself: `driver/ring.rs`.)
 fn retry(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ECANCELED)
-        || matches!(
-            e.kind(),
-            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-        )
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    )
 }
