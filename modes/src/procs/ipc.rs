@@ -167,10 +167,14 @@ impl<'fd> FrameReader<'fd> {
     }
 
     /// Waits for the next bytes by polling the socket without blocking (yielding the core
-    /// between tries, see `spin.rs`) for up to `budget`. `Ok(true)` if bytes (or the end
+    /// between tries if `yielding`, see `spin.rs`) for up to `budget`. `Ok(true)` if bytes (or the end
     /// of the stream) arrived, so the next [`read`](Self::read) starts without sleeping;
     /// `Ok(false)` if the budget ran out first.
-    pub(crate) fn poll_for(&mut self, budget: std::time::Duration) -> io::Result<bool> {
+    pub(crate) fn poll_for(
+        &mut self,
+        budget: std::time::Duration,
+        yielding: bool,
+    ) -> io::Result<bool> {
         if self.has_buffered() {
             return Ok(true);
         }
@@ -178,7 +182,7 @@ impl<'fd> FrameReader<'fd> {
         self.start = 0;
         self.end = 0;
         let mut err = None;
-        let hit = super::spin::until(budget, || {
+        let hit = super::spin::until(budget, yielding, || {
             match self.recv(BufTarget::Buffer, RecvFlags::DONTWAIT) {
                 Ok(n) => {
                     // 0: the end of the stream, which the next `read` reports.
@@ -359,13 +363,17 @@ mod tests {
         let (a, b) = socketpair().unwrap();
         let mut r = FrameReader::new(b.as_fd());
         // Nothing sent: the budget runs out, nothing is consumed.
-        assert!(!r.poll_for(std::time::Duration::from_millis(1)).unwrap());
+        assert!(!r
+            .poll_for(std::time::Duration::from_millis(1), true)
+            .unwrap());
         let writer = std::thread::spawn(move || {
             send_frame(a.as_fd(), 9, 4, b"job").unwrap();
             a
         });
         // Sent from another thread while this one polls: found well within a minute.
-        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert!(r
+            .poll_for(std::time::Duration::from_secs(60), true)
+            .unwrap());
         assert!(r.has_buffered());
         let f = r.read().unwrap().unwrap();
         assert_eq!((f.id, f.kind, &f.body[..]), (9, 4, &b"job"[..]));
@@ -373,13 +381,17 @@ mod tests {
         // Bytes already buffered: true at once, without touching the socket.
         send_frame(a.as_fd(), 1, 1, b"x").unwrap();
         send_frame(a.as_fd(), 2, 2, b"y").unwrap();
-        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert!(r
+            .poll_for(std::time::Duration::from_secs(60), true)
+            .unwrap());
         assert_eq!(r.read().unwrap().unwrap().id, 1);
-        assert!(r.poll_for(std::time::Duration::ZERO).unwrap());
+        assert!(r.poll_for(std::time::Duration::ZERO, false).unwrap());
         assert_eq!(r.read().unwrap().unwrap().id, 2);
         // The end of the stream counts as an arrival; `read` then reports it.
         drop(a);
-        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert!(r
+            .poll_for(std::time::Duration::from_secs(60), true)
+            .unwrap());
         assert!(r.read().unwrap().is_none());
     }
 

@@ -21,7 +21,8 @@
 //! per poll. Adaptive, because each side waits for the other only when the other is about
 //! to answer: after [`MISSES_BEFORE_BACKOFF`] polls in a row that ran out of time (long
 //! jobs, a parent doing other things), only one wait in [`BACKOFF_EVERY`] polls at all,
-//! and a poll that succeeds starts over.
+//! without yielding ([`SpinPolicy::yields`] says why), and a poll that succeeds starts
+//! over.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -32,9 +33,9 @@ pub(crate) const MISSES_BEFORE_BACKOFF: u32 = 4;
 pub(crate) const BACKOFF_EVERY: u64 = 16;
 
 /// Calls `poll` until it returns `true` or `budget` has passed, yielding the core between
-/// calls. `true` if `poll` succeeded. Takes no lock (a worker calls it; see
+/// calls if `yielding`. `true` if `poll` succeeded. Takes no lock (a worker calls it; see
 /// `procs/mod.rs` on locks after `fork`).
-pub(crate) fn until(budget: Duration, mut poll: impl FnMut() -> bool) -> bool {
+pub(crate) fn until(budget: Duration, yielding: bool, mut poll: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
         if poll() {
@@ -43,7 +44,11 @@ pub(crate) fn until(budget: Duration, mut poll: impl FnMut() -> bool) -> bool {
         if start.elapsed() >= budget {
             return false;
         }
-        std::thread::yield_now();
+        if yielding {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 }
 
@@ -63,6 +68,16 @@ impl SpinPolicy {
         self.misses.get() < MISSES_BEFORE_BACKOFF || n % BACKOFF_EVERY == 0
     }
 
+    /// Whether polls yield the core between tries: while they keep succeeding. Once backed
+    /// off (long jobs: the peer that shares the core is CPU-bound), a yield would give that
+    /// peer the core for the rest of its time slice, up to milliseconds, with the poller
+    /// runnable but not running: results would wait that long to be read, and a worker
+    /// sent its jobs ahead could run out of them. The occasional probe then polls without
+    /// yielding, bounded by its budget.
+    pub(crate) fn yields(&self) -> bool {
+        self.misses.get() < MISSES_BEFORE_BACKOFF
+    }
+
     /// Records how a poll ended: a hit starts over, a miss counts towards backing off.
     pub(crate) fn record(&self, hit: bool) {
         if hit {
@@ -78,7 +93,7 @@ impl SpinPolicy {
         if !self.should_poll() {
             return false;
         }
-        let hit = until(budget, poll);
+        let hit = until(budget, self.yields(), poll);
         self.record(hit);
         hit
     }
@@ -91,7 +106,7 @@ mod tests {
     #[test]
     fn until_returns_as_soon_as_the_poll_succeeds() {
         let mut calls = 0;
-        assert!(until(Duration::from_secs(60), || {
+        assert!(until(Duration::from_secs(60), true, || {
             calls += 1;
             calls == 3
         }));
@@ -101,7 +116,7 @@ mod tests {
     #[test]
     fn until_gives_up_after_its_budget() {
         let mut calls = 0;
-        assert!(!until(Duration::ZERO, || {
+        assert!(!until(Duration::ZERO, false, || {
             calls += 1;
             false
         }));
@@ -122,6 +137,18 @@ mod tests {
             .map(|n| n % BACKOFF_EVERY == 0)
             .collect();
         assert_eq!(polled, expect);
+    }
+
+    #[test]
+    fn polls_yield_only_until_the_policy_backs_off() {
+        let a = SpinPolicy::default();
+        for _ in 0..MISSES_BEFORE_BACKOFF {
+            assert!(a.yields());
+            a.record(false);
+        }
+        assert!(!a.yields(), "a backed-off probe keeps its core");
+        a.record(true);
+        assert!(a.yields());
     }
 
     #[test]

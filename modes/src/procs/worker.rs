@@ -152,7 +152,7 @@ fn main(sock: RawFd, parent: rustix::process::Pid, settings: WorkerSettings) -> 
                 // Wait for the next job awake: a parent polling for this result would
                 // otherwise wake this process from its sleep for every job (`spin.rs`).
                 if !reader.has_buffered() && next_job.should_poll() {
-                    match reader.poll_for(NEXT_JOB_SPIN) {
+                    match reader.poll_for(NEXT_JOB_SPIN, next_job.yields()) {
                         Ok(hit) => next_job.record(hit),
                         Err(_) => return 0,
                     }
