@@ -349,3 +349,80 @@ fn single_loop_moving_between_threads_keeps_io_going() {
         assert_eq!(got.expect("the read hung").unwrap(), 3, "{flavor:?}");
     }
 }
+
+/// io_uring cancels a thread's operations when that thread exits, and a `Single` loop
+/// runs on whichever thread calls `block_on`: operations submitted by a thread that has
+/// since ended (an accept, a datagram receive, a stream read, all still waiting) must
+/// still complete with their data when the loop runs on another thread, never with
+/// `ECANCELED`.
+#[test]
+fn operations_outlive_the_thread_that_submitted_them() {
+    for flavor in [Flavor::SINGLE_URING, Flavor::SINGLE_PLAIN] {
+        let rt = std::sync::Arc::new(flavor.build());
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream_addr = std_listener.local_addr().unwrap();
+        let rt1 = rt.clone();
+        // A thread that submits the three operations, leaves the loop and ends.
+        let (waiting, addrs) = std::thread::spawn(move || {
+            rt1.block_on(async move {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let accept_addr = l.local_addr().unwrap();
+                let u = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let udp_addr = u.local_addr().unwrap();
+                let c = TcpStream::connect(stream_addr).await.unwrap();
+                let accept = runtime::spawn(async move { l.accept().await.map(|_| ()) });
+                let recv = runtime::spawn(async move {
+                    let (res, buf) = u.recv_from(Vec::with_capacity(16)).await;
+                    res.map(|(n, _)| buf[..n].to_vec())
+                });
+                let read = runtime::spawn(async move {
+                    let (res, buf) = c.read(Vec::with_capacity(16)).await;
+                    res.map(|n| buf[..n].to_vec())
+                });
+                // Let this thread submit them before it leaves the loop.
+                runtime::sleep(Duration::from_millis(20)).await;
+                ((accept, recv, read), (accept_addr, udp_addr))
+            })
+        })
+        .join()
+        .unwrap();
+        let (mut peer, _) = std_listener.accept().unwrap();
+        let rt2 = rt.clone();
+        let (accepted, received, read) = std::thread::spawn(move || {
+            rt2.block_on(async move {
+                let (accept, recv, read) = waiting;
+                let _client = TcpStream::connect(addrs.0).await.unwrap();
+                let sender = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let (res, _) = sender.send_to(b"dgram".to_vec(), addrs.1).await;
+                res.unwrap();
+                std::io::Write::write_all(&mut peer, b"bytes").unwrap();
+                let t = Duration::from_secs(10);
+                (
+                    runtime::timeout(t, accept)
+                        .await
+                        .expect("the accept hung")
+                        .unwrap(),
+                    runtime::timeout(t, recv)
+                        .await
+                        .expect("the receive hung")
+                        .unwrap(),
+                    runtime::timeout(t, read)
+                        .await
+                        .expect("the read hung")
+                        .unwrap(),
+                )
+            })
+        })
+        .join()
+        .unwrap();
+        accepted.unwrap_or_else(|e| panic!("{flavor:?}: accept: {e}"));
+        assert_eq!(
+            received.unwrap_or_else(|e| panic!("{flavor:?}: recv_from: {e}")),
+            b"dgram"
+        );
+        assert_eq!(
+            read.unwrap_or_else(|e| panic!("{flavor:?}: read: {e}")),
+            b"bytes"
+        );
+    }
+}

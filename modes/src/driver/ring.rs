@@ -91,6 +91,8 @@ pub(crate) struct Ring {
     /// probe) must not reap the next completions before this batch is done, which
     /// would reorder a stream's multishot chunks.
     reaping: Cell<bool>,
+    /// Set by `Drop`: the `-ECANCELED` completions that follow are ours.
+    closing: Cell<bool>,
 }
 
 /// Whether this ring's provided-buffer group is registered.
@@ -139,6 +141,7 @@ impl Ring {
             reaped: RefCell::new(Vec::with_capacity(64)),
             bufs: RefCell::new(Bufs::Untried),
             reaping: Cell::new(false),
+            closing: Cell::new(false),
         })
     }
 
@@ -313,11 +316,15 @@ impl Ring {
     /// Moves completions off the queue, then (with the ring released) completes each.
     /// `true` if any operation completed.
     ///
-    /// Not reentrant: a call from inside a completion handler returns `false` at once.
+    /// An operation the kernel cancelled on its own (`-ECANCELED` while still awaited:
+    /// its submitting thread exited, see invariant 7 in `op/mod.rs`) is submitted
+    /// again instead, once the batch is done. Not reentrant: a call from inside a
+    /// completion handler returns `false` at once.
     fn reap(&self) -> bool {
         if self.reaping.replace(true) {
             return false;
         }
+        let mut again = Vec::new();
         let mut reaped = self.reaped.take();
         {
             let mut ring = self.ring.borrow_mut();
@@ -364,6 +371,14 @@ impl Ring {
                     // SAFETY: every other user_data is `Arc::into_raw` of an `OpCell`,
                     // whose one strong count the kernel held until this CQE.
                     let cell = unsafe { Arc::from_raw(ud as *const OpCell) };
+                    if res == -libc::ECANCELED && !self.closing.get() && cell.awaited() {
+                        if let Some(sqe) = cell.sqe.get() {
+                            // The count goes with the SQE again.
+                            again.push(sqe.clone());
+                            std::mem::forget(cell);
+                            continue;
+                        }
+                    }
                     cell.complete(res, flags);
                     any = true;
                 }
@@ -371,6 +386,11 @@ impl Ring {
         }
         *self.reaped.borrow_mut() = reaped;
         self.reaping.set(false);
+        for sqe in again {
+            // As a remote submission: its `Op` keeps its memory alive; if it cannot be
+            // pushed, the cell completes with the kernel's `ECANCELED`.
+            self.push_remote_entry(&sqe, -libc::ECANCELED);
+        }
         any
     }
 
@@ -495,6 +515,7 @@ impl Drop for Ring {
                 Request::CancelMulti(multi) => self.push_cancel_multi(multi),
             }
         }
+        self.closing.set(true);
         if self.in_flight.get() > 0 || self.armed.get() {
             let any = opcode::AsyncCancel2::new(types::CancelBuilder::any())
                 .build()

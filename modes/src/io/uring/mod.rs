@@ -55,6 +55,8 @@ pub(crate) unsafe fn submit<T: Completion>(
     let cell = OpCell::new();
     let ud = Arc::into_raw(cell.clone()) as u64;
     let entry = entry.user_data(ud);
+    // Kept for a resubmission if the kernel cancels it (op/mod.rs, invariant 7).
+    let _ = cell.sqe.set(entry.clone());
     let reclaim = || {
         // SAFETY: `ud` came from `Arc::into_raw` above and no SQE carrying it was queued.
         drop(unsafe { Arc::from_raw(ud as *const OpCell) });

@@ -133,13 +133,24 @@ pub(crate) enum State {
 
 pub(crate) struct OpCell {
     pub(crate) state: Mutex<State>,
+    /// The SQE as submitted, for the ring to submit again if the kernel cancels it on
+    /// its own (`driver/ring.rs`: the submitting thread exited).
+    pub(crate) sqe: std::sync::OnceLock<io_uring::squeue::Entry>,
 }
 
 impl OpCell {
     pub(crate) fn new() -> Arc<OpCell> {
         Arc::new(OpCell {
             state: Mutex::new(State::Pending(None)),
+            sqe: std::sync::OnceLock::new(),
         })
+    }
+
+    /// `true` while someone awaits the result (not abandoned, not completed): an
+    /// `ECANCELED` completion then was not asked for by us (every cancel we send is for
+    /// an abandoned operation), so the ring submits the operation again.
+    pub(crate) fn awaited(&self) -> bool {
+        matches!(*self.lock(), State::Pending(_))
     }
 
     pub(crate) fn lock(&self) -> impl std::ops::DerefMut<Target = State> + '_ {
