@@ -4,13 +4,14 @@
 //!
 //! Cost on the hot path: two relaxed stores per poll (`Probe::enter`/`leave`). A watchdog
 //! thread samples every worker's probe each `threshold / 4`: a worker seen in the same
-//! poll (same sequence number) for `threshold` has a long poll. It is reported once per
+//! poll (same sequence number) across samples `threshold` apart (by the clock, however
+//! late the samples came) has a long poll. It is reported once per
 //! poll, on stderr and in the worker's `long_polls` metric.
 
 use crate::loom::{Condvar, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
@@ -104,7 +105,10 @@ pub(crate) fn start<W: Watched>(engine: &Arc<W>, threshold: Duration) -> Option<
 fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration, stop: &(Mutex<bool>, Condvar)) {
     let period = (threshold / 4).max(Duration::from_millis(1));
     let mut last = vec![(0u64, 0u64); n];
-    let mut since = vec![0u32; n];
+    // When this thread first saw the poll in `last` (it started no later than that). The
+    // time seen, not the number of samples: on a loaded machine this thread may wake
+    // far less often than every `period`, and a long poll must still be caught.
+    let mut since = vec![Instant::now(); n];
     let mut reported = vec![u64::MAX; n];
     loop {
         {
@@ -118,6 +122,7 @@ fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration, stop: &(Mutex
         if engine.is_shutdown() {
             return;
         }
+        let at = Instant::now();
         for w in 0..n {
             let p = &engine.probes()[w];
             let now = (
@@ -125,13 +130,13 @@ fn watch<W: Watched>(weak: Weak<W>, n: usize, threshold: Duration, stop: &(Mutex
                 p.seq.load(Ordering::Relaxed),
             );
             if now.0 != 0 && now == last[w] {
-                since[w] += 1;
-                if period * since[w] >= threshold && reported[w] != now.1 {
+                let ran = at.saturating_duration_since(since[w]);
+                if ran >= threshold && reported[w] != now.1 {
                     reported[w] = now.1;
-                    report(&*engine, w, now.0, period * since[w]);
+                    report(&*engine, w, now.0, ran);
                 }
             } else {
-                since[w] = 0;
+                since[w] = at;
             }
             last[w] = now;
         }

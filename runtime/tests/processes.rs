@@ -50,6 +50,8 @@ macro_rules! readiness_too {
 
 readiness_too!(
     submit_round_trips_values_through_a_worker_process,
+    jobs_right_after_a_result_or_after_a_pause_all_run_in_the_same_worker,
+    the_loop_run_from_threads_that_exit_keeps_reading_its_workers,
     many_jobs_use_every_worker_and_come_back_in_submit_order,
     a_large_payload_and_result_cross_in_both_directions,
     large_jobs_submitted_from_plain_threads_cross_while_join_runs_the_loop,
@@ -328,6 +330,64 @@ fn submit_round_trips_values_through_a_worker_process() {
     assert!(pids.contains(&worker), "{pids:?} should hold {worker}");
 }
 
+/// A worker waits for its next job polling its socket for a moment after each sync job
+/// before it sleeps, and the parent polls for the result before it parks (`procs/spin.rs`):
+/// jobs that follow a result at once (found while polling), jobs that come after a pause
+/// (the worker asleep again), and the end of the stream arriving while the worker polls
+/// (a retirement right after its last result) all behave as before.
+#[test]
+fn jobs_right_after_a_result_or_after_a_pause_all_run_in_the_same_worker() {
+    let rt = processes(1).build().unwrap();
+    let (quick, paused, worker) = rt.block_on(async {
+        let worker = runtime::submit(pid, ()).await.unwrap();
+        let mut quick = Vec::new();
+        for i in 0..200u64 {
+            quick.push(runtime::submit(square, i).await.unwrap());
+        }
+        let mut paused = Vec::new();
+        for i in 0..5u64 {
+            // Far longer than either side polls: both go to sleep in between.
+            runtime::sleep(Duration::from_millis(20)).await;
+            paused.push(runtime::submit(square, i).await.unwrap());
+            paused.push(runtime::submit(pid, ()).await.unwrap() as u64);
+        }
+        (quick, paused, worker)
+    });
+    assert_eq!(quick, (0..200u64).map(|i| i * i).collect::<Vec<_>>());
+    let w = u64::from(worker);
+    assert_eq!(
+        paused,
+        vec![0, w, 1, w, 4, w, 9, w, 16, w],
+        "one worker throughout"
+    );
+    let m = &pool(&rt).workers[0];
+    assert_eq!(
+        (m.deaths, m.replacements, m.jobs_done),
+        (0, 0, 211),
+        "{m:?}"
+    );
+
+    // Retired right after each second result: the end of its stream reaches a worker
+    // that is still polling for a next job; it exits 0 and is replaced.
+    let rt = processes(1).max_jobs_per_worker(2).build().unwrap();
+    let pids: Vec<u32> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..8 {
+            v.push(runtime::submit(pid, ()).await.unwrap());
+        }
+        v
+    });
+    let distinct: HashSet<u32> = pids.iter().copied().collect();
+    assert_eq!(distinct.len(), 4, "8 jobs at 2 per process: {pids:?}");
+    wait_for("the fourth retirement", || {
+        pool(&rt).workers[0].retirements == 4
+    });
+    for p in distinct {
+        assert_reaped(p);
+    }
+    assert_eq!(pool(&rt).workers[0].deaths, 0);
+}
+
 #[test]
 fn many_jobs_use_every_worker_and_come_back_in_submit_order() {
     let rt = processes(2).build().unwrap();
@@ -366,6 +426,36 @@ fn a_large_payload_and_result_cross_in_both_directions() {
     for r in out {
         assert!(r.unwrap() == expected);
     }
+}
+
+/// The loop runs on whichever thread calls `block_on`. Each worker socket keeps a read in
+/// flight on the loop's ring, submitted by the thread that ran the loop last, and that
+/// thread may exit with it in flight (an operation the kernel cancels for that reason is
+/// submitted again by the ring, `driver/ring.rs`: the worker sockets no longer treat
+/// `ECANCELED` specially). Here every round trip runs the loop on a fresh thread that
+/// parks with the next reads in flight and exits: no connection is lost.
+#[test]
+fn the_loop_run_from_threads_that_exit_keeps_reading_its_workers() {
+    let rt = processes(2).build().unwrap();
+    let h = rt.handle();
+    for i in 0..20u64 {
+        let h = h.clone();
+        let got = std::thread::spawn(move || {
+            h.block_on(async move {
+                let r = runtime::submit(square, i).await;
+                // The loop parks here: the sockets' next reads reach the kernel from
+                // this thread, which then exits with them in flight.
+                runtime::sleep(Duration::from_millis(2)).await;
+                r
+            })
+        })
+        .join()
+        .expect("the thread ran the loop");
+        assert_eq!(got.unwrap(), i * i);
+    }
+    let m = pool(&rt);
+    let lost: u64 = m.workers.iter().map(|w| w.deaths + w.replacements).sum();
+    assert_eq!(lost, 0, "no connection ended: {m:?}");
 }
 
 #[test]
@@ -765,7 +855,8 @@ fn payloads_that_do_not_serialise_fail_only_their_job() {
     });
     // Nothing died on the way.
     let m = pool(&rt);
-    assert_eq!(m.workers.iter().map(|w| w.deaths).sum::<u64>(), 0, "{m:?}");
+    let lost: u64 = m.workers.iter().map(|w| w.deaths + w.replacements).sum();
+    assert_eq!(lost, 0, "no connection ended: {m:?}");
     assert_eq!(rt.submit(square, 8).join().unwrap(), 64);
 }
 

@@ -73,7 +73,7 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
             let parallel = f.list("vs_one_core", "x");
             if !parallel.is_empty() {
                 parts.push(format!(
-                    "relative to the same jobs run in turn on one thread just before: {parallel}"
+                    "relative to the same jobs run in turn on one thread just before and after: {parallel}"
                 ));
             }
             if let (Some(threads), Some(gil)) =

@@ -267,6 +267,15 @@ impl Driver {
         }
     }
 
+    /// Reaps completions already posted, with no syscall (see `Ring::reap_posted`):
+    /// `true` if an operation completed.
+    pub(crate) fn reap_posted(&self) -> bool {
+        match &self.backend {
+            Backend::Uring(r) => r.reap_posted(),
+            Backend::Plain => false,
+        }
+    }
+
     /// Fires every due timer of this driver and of `siblings` (a pool's other workers;
     /// this driver's own handle among them is skipped): wakes sleeping tasks and hands
     /// due callbacks to `on_call`. `true` if anything fired.

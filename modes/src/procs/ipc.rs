@@ -147,7 +147,7 @@ impl<'fd> FrameReader<'fd> {
             body.resize(body_len, 0);
             let mut at = buffered;
             while at < body_len {
-                let n = self.recv(BufTarget::Body(&mut body[at..]))?;
+                let n = self.recv(BufTarget::Body(&mut body[at..]), RecvFlags::empty())?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -166,6 +166,38 @@ impl<'fd> FrameReader<'fd> {
         self.start < self.end
     }
 
+    /// Waits for the next bytes by polling the socket without blocking (yielding the core
+    /// between tries, see `spin.rs`) for up to `budget`. `Ok(true)` if bytes (or the end
+    /// of the stream) arrived, so the next [`read`](Self::read) starts without sleeping;
+    /// `Ok(false)` if the budget ran out first.
+    pub(crate) fn poll_for(&mut self, budget: std::time::Duration) -> io::Result<bool> {
+        if self.has_buffered() {
+            return Ok(true);
+        }
+        // Nothing buffered: receive at the buffer's start, with all of it free.
+        self.start = 0;
+        self.end = 0;
+        let mut err = None;
+        let hit = super::spin::until(budget, || {
+            match self.recv(BufTarget::Buffer, RecvFlags::DONTWAIT) {
+                Ok(n) => {
+                    // 0: the end of the stream, which the next `read` reports.
+                    self.end += n;
+                    true
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                Err(e) => {
+                    err = Some(e);
+                    true
+                }
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(hit),
+        }
+    }
+
     /// The oldest descriptor received and not yet taken.
     pub(crate) fn take_fd(&mut self) -> Option<OwnedFd> {
         self.fds.pop_front()
@@ -182,7 +214,7 @@ impl<'fd> FrameReader<'fd> {
             self.start = 0;
         }
         while self.end < n {
-            let got = self.recv(BufTarget::Buffer)?;
+            let got = self.recv(BufTarget::Buffer, RecvFlags::empty())?;
             if got == 0 {
                 return Ok(false);
             }
@@ -191,7 +223,7 @@ impl<'fd> FrameReader<'fd> {
         Ok(true)
     }
 
-    fn recv(&mut self, target: BufTarget<'_>) -> io::Result<usize> {
+    fn recv(&mut self, target: BufTarget<'_>, flags: RecvFlags) -> io::Result<usize> {
         let buf = match target {
             BufTarget::Buffer => &mut self.buf[self.end..],
             BufTarget::Body(b) => b,
@@ -200,7 +232,12 @@ impl<'fd> FrameReader<'fd> {
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let mut iov = [IoSliceMut::new(buf)];
         let n = loop {
-            match rustix::net::recvmsg(self.fd, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC) {
+            match rustix::net::recvmsg(
+                self.fd,
+                &mut iov,
+                &mut control,
+                RecvFlags::CMSG_CLOEXEC | flags,
+            ) {
                 Ok(r) => break r.bytes,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -315,6 +352,35 @@ mod tests {
         assert_eq!((f.id, f.kind, f.body.len()), (5, 6, 0));
         drop(writer.join().unwrap());
         assert!(r.read().unwrap().is_none(), "clean EOF between frames");
+    }
+
+    #[test]
+    fn poll_for_finds_a_frame_sent_while_it_polls_and_gives_up_on_silence() {
+        let (a, b) = socketpair().unwrap();
+        let mut r = FrameReader::new(b.as_fd());
+        // Nothing sent: the budget runs out, nothing is consumed.
+        assert!(!r.poll_for(std::time::Duration::from_millis(1)).unwrap());
+        let writer = std::thread::spawn(move || {
+            send_frame(a.as_fd(), 9, 4, b"job").unwrap();
+            a
+        });
+        // Sent from another thread while this one polls: found well within a minute.
+        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert!(r.has_buffered());
+        let f = r.read().unwrap().unwrap();
+        assert_eq!((f.id, f.kind, &f.body[..]), (9, 4, &b"job"[..]));
+        let a = writer.join().unwrap();
+        // Bytes already buffered: true at once, without touching the socket.
+        send_frame(a.as_fd(), 1, 1, b"x").unwrap();
+        send_frame(a.as_fd(), 2, 2, b"y").unwrap();
+        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert_eq!(r.read().unwrap().unwrap().id, 1);
+        assert!(r.poll_for(std::time::Duration::ZERO).unwrap());
+        assert_eq!(r.read().unwrap().unwrap().id, 2);
+        // The end of the stream counts as an arrival; `read` then reports it.
+        drop(a);
+        assert!(r.poll_for(std::time::Duration::from_secs(60)).unwrap());
+        assert!(r.read().unwrap().is_none());
     }
 
     #[test]

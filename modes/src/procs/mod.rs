@@ -30,6 +30,7 @@
 //! | `control.rs` | the control socket's reader thread (spawn replies, exit reports) |
 //! | `exit_status.rs` | a wait status in words |
 //! | `reply.rs` | the one-shot from the pool to the task awaiting a job, and `in_flight` |
+//! | `spin.rs` | polling for the other side before sleeping (both sides of a round trip) |
 //! | `ipc.rs` | framing, `SCM_RIGHTS`, the socket pair |
 //! | `fork_server.rs`, `worker.rs` | the two kinds of child process |
 //!
@@ -78,7 +79,10 @@
 //!    blocked writing a large result can always be drained.
 //! 7. **Run.** The worker's main thread reads frames. A sync job runs right there; an async
 //!    job's future is spawned on the worker's own `Single` loop (created at the first
-//!    async job, on its own thread), so several overlap.
+//!    async job, on its own thread), so several overlap. After a sync job's result the
+//!    worker polls its socket for the next job for up to 50 us (yielding its core between
+//!    polls) before it sleeps in `recvmsg`; the parent's loop likewise polls for a result
+//!    for up to 100 us before it parks (`spin.rs`: why, and when either stops polling).
 //! 8. **Result.** `RESULT_OK(id, bytes)`, `RESULT_PANIC(id, message)` or
 //!    `RESULT_FAILED(id, reason)`. Each worker socket has one read in flight on the
 //!    parent's loop (its io_uring ring, or the readiness reactor where io_uring is
@@ -166,9 +170,11 @@ mod ipc;
 mod pool;
 mod reply;
 mod sockets;
+mod spin;
 mod worker;
 
 pub(crate) use pool::Pool;
+pub(crate) use spin::SpinPolicy;
 
 use std::future::Future;
 use std::pin::Pin;

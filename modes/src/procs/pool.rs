@@ -231,6 +231,13 @@ impl Pool {
         self.inner.sockets.drive(&self.inner);
     }
 
+    /// Reads the worker sockets now, whether or not a wake asked for it: the loop polls
+    /// for a result this way on the readiness backend (`single/mod.rs`, `spin.rs`), where
+    /// waiting for the reactor thread's wake would put a thread hop on every round trip.
+    pub(crate) fn poll_sockets(&self) {
+        self.inner.sockets.poll_now(&self.inner);
+    }
+
     /// `true` if the loop must call [`drive_sockets`](Self::drive_sockets) before it parks.
     pub(crate) fn sockets_woken(&self) -> bool {
         self.inner.sockets.woken()

@@ -161,6 +161,13 @@ impl Sockets {
         }
     }
 
+    /// [`drive`](Self::drive) whether or not a completion asked for it: each socket's
+    /// read is tried again (on the readiness backend, a non-blocking `recv`).
+    pub(super) fn poll_now(&self, inner: &Arc<Inner>) {
+        self.wake.woken.store(true, Ordering::Release);
+        self.drive(inner);
+    }
+
     /// Drops every socket's I/O (pending operations cancelled): at shutdown, on the loop
     /// while its ring is alive, or from the pool's own shutdown.
     pub(super) fn close(&self) {
@@ -266,14 +273,13 @@ impl ConnIo {
     }
 }
 
-/// An error that says nothing about the socket: the operation was cancelled (io_uring
-/// cancels a thread's operations when that thread exits, and the loop moves between
-/// threads: each `block_on` or `join` runs it where it is called) or interrupted. The
-/// operation is simply made again.
+/// An error that says nothing about the socket: the operation was interrupted or found
+/// nothing to do yet. It is simply made again. (An operation the kernel cancelled because
+/// the thread that submitted it exited, which happens as the loop moves between the
+/// threads that run it, is submitted again by the ring itself: `driver/ring.rs`.)
 fn retry(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ECANCELED)
-        || matches!(
-            e.kind(),
-            io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-        )
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    )
 }

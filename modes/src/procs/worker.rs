@@ -17,9 +17,15 @@ use std::task::{Context, Poll};
 
 use super::fork_server::{die_with_parent, exit, keep_only};
 use super::ipc::{self, FrameReader};
+use super::spin;
 use super::{kind, AsyncTrampoline, JobFuture, JobOutput, SyncTrampoline, WorkerSettings};
 use crate::task::panic_message;
 use crate::{Config, Scheduler};
+
+/// How long a worker polls for its next job after a sync job, before it sleeps in
+/// `recvmsg` (`spin.rs`): the parent answers a result with the next job (a `submit` in a
+/// loop, a queued job) within a few microseconds of reading it.
+const NEXT_JOB_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 thread_local! {
     /// Set while user code (a job, the initializer) runs on this thread.
@@ -113,6 +119,7 @@ fn main(sock: RawFd, parent: rustix::process::Pid, settings: WorkerSettings) -> 
     }
     let mut reader = FrameReader::new(std::os::fd::AsFd::as_fd(&out.channel));
     let mut lp: Option<Scheduler> = None;
+    let next_job = spin::SpinPolicy::default();
     loop {
         let frame = match reader.read() {
             Ok(Some(f)) => f,
@@ -141,6 +148,14 @@ fn main(sock: RawFd, parent: rustix::process::Pid, settings: WorkerSettings) -> 
                 .unwrap_or_else(|p| JobOutput::Panicked(panic_message(p.as_ref())));
                 if out.result(frame.id, output).is_err() {
                     return 0;
+                }
+                // Wait for the next job awake: a parent polling for this result would
+                // otherwise wake this process from its sleep for every job (`spin.rs`).
+                if !reader.has_buffered() && next_job.should_poll() {
+                    match reader.poll_for(NEXT_JOB_SPIN) {
+                        Ok(hit) => next_job.record(hit),
+                        Err(_) => return 0,
+                    }
                 }
             }
             kind::JOB_ASYNC => {

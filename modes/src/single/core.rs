@@ -17,8 +17,8 @@ pub(crate) struct Core {
     /// The loop's ring (or plain park) and timers.
     pub(super) driver: Driver,
     pub(super) polls: Cell<u64>,
-    /// Spins before parking (`Processes`) in a row that found no work in time.
-    pub(super) spin_misses: Cell<u32>,
+    /// When the `Processes` parent polls for a result before parking (`procs/spin.rs`).
+    pub(super) procs_spin: crate::procs::SpinPolicy,
 }
 
 impl Core {
@@ -28,7 +28,7 @@ impl Core {
             queue: RefCell::new(VecDeque::with_capacity(256)),
             driver,
             polls: Cell::new(0),
-            spin_misses: Cell::new(0),
+            procs_spin: Default::default(),
         }
     }
 

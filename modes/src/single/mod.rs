@@ -416,29 +416,31 @@ impl Shared {
             && self.procs.as_ref().is_none_or(|p| p.in_flight() == 0)
             && !self.injected.load(Ordering::Acquire);
         let spin = || {
-            // A job in a worker process will wake us within tens of microseconds: spin
-            // briefly before sleeping, so its result costs no wake-up of this thread (a
-            // cross-core wake is 20-30 us on this VM, as much as the whole round trip).
-            // Adaptive: after four spins in a row that found nothing (long jobs), only
-            // every 16th park tries again, so CPU-bound jobs do not pay for it.
-            let try_spin = core.spin_misses.get() < 4 || core.driver.parks() % 16 == 0;
-            if try_spin && self.procs.as_ref().is_some_and(|p| p.in_flight() > 0) {
-                let until = std::time::Instant::now() + PROCS_SPIN;
-                while std::time::Instant::now() < until {
-                    // The result arrives as a completion on this loop's ring (reaped
-                    // here, it wakes the pool's sockets) or, on the readiness backend,
-                    // as the reactor's wake of the same.
-                    core.driver.poll_io();
-                    if self.injected.load(Ordering::Acquire)
-                        || !core.is_idle()
-                        || self.procs.as_ref().is_some_and(|p| p.sockets_woken())
-                    {
-                        core.spin_misses.set(0);
-                        return false;
-                    }
-                    std::hint::spin_loop();
-                }
-                core.spin_misses.set(core.spin_misses.get() + 1);
+            // A job in a worker process answers within microseconds: poll for its result
+            // before sleeping, yielding the core between polls, so that neither this
+            // thread nor the worker it just wrote to has to be woken (`procs/spin.rs`).
+            // Adaptive: CPU-bound jobs that keep the polls missing stop them.
+            let readiness = matches!(self.backend, ParkBackend::Plain { .. });
+            let answered = self
+                .procs
+                .as_ref()
+                .filter(|p| p.in_flight() > 0)
+                .is_some_and(|p| {
+                    core.procs_spin.wait(PROCS_SPIN, || {
+                        // A result arrives as a completion on this loop's ring (reaped
+                        // here, it wakes the pool's sockets); on the readiness backend
+                        // the sockets are read here, not after the reactor thread's wake.
+                        core.driver.poll_io();
+                        if readiness {
+                            p.poll_sockets();
+                        }
+                        self.injected.load(Ordering::Acquire)
+                            || !core.is_idle()
+                            || p.sockets_woken()
+                    })
+                });
+            if answered {
+                return false;
             }
             self.stats
                 .parks

@@ -7,6 +7,23 @@
 //!   of the local queue;
 //! - from any other thread: the injector, then one parked worker is woken (see `idle`).
 //!
+//! A connection's home (the rule that keeps a connection's I/O and its task together;
+//! ARCHITECTURE.md, "Threads: a connection's home", has its figures). io_uring runs a
+//! completion's work on the thread that submitted the operation, so the ring an
+//! operation goes to decides which thread must run for it to complete:
+//! 1. an operation goes to the ring of the worker polling its task (`io/uring/mod.rs`);
+//!    a stream's multishot receive stays on the ring that armed it until it ends;
+//! 2. that worker reaps the completion and wakes the task into its own LIFO slot, so the
+//!    task runs where its I/O completes, next;
+//! 3. a worker takes what the kernel has posted to its ring before every poll, with no
+//!    syscall (`Driver::reap_posted`: its own syscalls, a send say, post completions on
+//!    their way out), and enters the kernel for the rest every `MAINTENANCE_INTERVAL`
+//!    polls and whenever it runs out of tasks;
+//! 4. idle workers help by stealing runnable tasks (never a task's in-flight operation):
+//!    a stolen task's next operations go to the thief's ring (a multishot receive
+//!    armed at home wakes it back there); a worker whose reap left a backlog wakes one
+//!    parked sibling for the whole batch, not one per woken task.
+//!
 //! Fairness rule: a worker takes from the injector before its own queue every
 //! `GLOBAL_INTERVAL` (61) ticks, fires every worker's due timers every
 //! `MAINTENANCE_INTERVAL` ticks, and runs the LIFO slot at most `MAX_LIFO_POLLS` (3) times

@@ -29,10 +29,10 @@ pub(crate) struct Core {
     driver: Driver,
     tick: Cell<u32>,
     searching: Cell<bool>,
-    /// Inside `park`: tasks woken by this worker's own I/O completions land here; the
-    /// worker itself is about to run them, and wakes a sibling (as a searcher that found
-    /// work) only if more remains.
-    parking: Cell<bool>,
+    /// Set while this worker reaps its own ring (between tasks, in `poll_io`, in
+    /// `park`): the tasks its completions wake land here without a wake-up each; the
+    /// worker wakes a sibling once for the whole batch if it left a backlog (`reap`).
+    reaping: Cell<bool>,
     rng: Cell<u32>,
     // Plain counters, published to `shared.stats[index]` by `publish`.
     polls: Cell<u64>,
@@ -92,7 +92,7 @@ pub(super) fn run(
         driver,
         tick: Cell::new(0),
         searching: Cell::new(false),
-        parking: Cell::new(false),
+        reaping: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B)),
         polls: Cell::new(0),
         steals: Cell::new(0),
@@ -125,19 +125,46 @@ impl Core {
             return;
         }
         // More than one runnable here: let a parked sibling help (unless we are searching,
-        // in which case we will notify when we stop).
-        if !self.searching.get() && !self.parking.get() && !self.local.is_empty() {
+        // in which case we will notify when we stop, or reaping, in which case we notify
+        // once when the batch is in).
+        if !self.reaping.get() {
+            self.notify_if_backlog();
+        }
+    }
+
+    /// Wakes a parked sibling (idle rule 1) if more than one task is runnable here (the
+    /// LIFO slot and at least one queued) and we are not searching.
+    fn notify_if_backlog(&self) {
+        if !self.searching.get() && !self.local.is_empty() {
             crate::loom::fence(Ordering::SeqCst);
             self.shared.notify_parked();
         }
+    }
+
+    /// Runs `f`, a reap of this worker's own ring, as one batch (see `reaping`): the
+    /// tasks it wakes go to the LIFO slot and the queue, and a sibling is woken once,
+    /// after, if they left a backlog. Returns what `f` returned (`true`: something
+    /// completed).
+    fn reap(&self, f: impl FnOnce(&Driver) -> bool) -> bool {
+        self.reaping.set(true);
+        let any = f(&self.driver);
+        self.reaping.set(false);
+        if any {
+            self.notify_if_backlog();
+        }
+        any
     }
 
     fn run(&self) {
         while !self.shared.is_shutdown() {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
+            // The home rule (`threads/mod.rs`): completions the kernel has posted to our
+            // ring are taken before every poll, with no syscall; the tasks they wake
+            // run here, next (the LIFO slot).
+            self.reap(Driver::reap_posted);
             if tick % MAINTENANCE_INTERVAL == 0 {
-                self.driver.poll_io();
+                self.reap(Driver::poll_io);
                 // Every worker's due timers, not only ours: a sibling that is parked
                 // (its wake-up late when the machine is loaded) or busy in a long poll
                 // would otherwise leave its due timers to itself.
@@ -149,7 +176,7 @@ impl Core {
                 continue;
             }
             // Out of work: submit queued I/O and collect what completed.
-            if self.driver.poll_io() {
+            if self.reap(Driver::poll_io) {
                 continue;
             }
             // Fire every worker's due timers, not only ours, so that a sleep
@@ -277,14 +304,14 @@ impl Core {
             // Counted before the block (the driver counts it as it blocks).
             self.publish_parks(self.driver.parks() + 1);
             // Tasks woken by our own completions and timers during the park land here;
-            // we are about to run them (see `parking`).
-            self.parking.set(true);
+            // we are about to run them (see `reaping`).
+            self.reaping.set(true);
             true
         };
         let blocked = self
             .driver
             .park(&self.shared.drivers, false, before_block, |cb| cb.run());
-        self.parking.set(false);
+        self.reaping.set(false);
         if blocked {
             self.busy_since.set(Instant::now());
         }
@@ -294,11 +321,10 @@ impl Core {
         if idle.transition_from_parked(self.index) {
             self.searching.set(true);
             self.remote_wakes.set(self.remote_wakes.get() + 1);
-        } else if self.local.len() > 1 {
-            // Our own completions queued a backlog while we were off the books: one
-            // sibling may help (the per-push wake was held back, see `parking`).
-            crate::loom::fence(Ordering::SeqCst);
-            self.shared.notify_parked();
+        } else {
+            // Our own completions may have queued a backlog while we were off the books:
+            // one sibling may help (the per-push wake was held back, see `reaping`).
+            self.notify_if_backlog();
         }
     }
 

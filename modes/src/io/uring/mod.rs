@@ -6,7 +6,10 @@
 //! with_driver`); on any other thread of a runtime (the `block_on` caller of `Threads`,
 //! a blocking-pool thread) it is queued on one of the runtime's rings (round robin over
 //! its drivers' handles), whose thread submits it. Either way the completion wakes the
-//! awaiting task wherever it runs by then.
+//! awaiting task wherever it runs by then. On a worker this is the first step of
+//! `Threads`' home rule (`threads/mod.rs`): the kernel runs a completion's work on the
+//! submitting thread, so the worker that submits is the one that completes, and the task
+//! it wakes runs there.
 
 pub(crate) mod op;
 /// The ring lives in the loop's driver; `op.rs` names it from here.

@@ -1,0 +1,192 @@
+//! A connection and its worker (`Threads`' home rule, ARCHITECTURE.md "Threads: a
+//! connection's home"): a connection's ring operations go to the ring of the worker that
+//! runs its task, and its completions wake the task on that worker; an idle worker helps
+//! by stealing the task, whose next operations then go to the thief's ring. Here echo
+//! tasks are made to move between workers mid-stream, each move with a read still in
+//! flight on the ring it left (so that read completes on one worker while the task last
+//! ran on another), and every byte must come back once and in order. Under every mode
+//! and both I/O backends; the moves are forced (and checked to happen) in `Threads`.
+
+#[macro_use]
+mod support;
+
+use std::io::{Read, Write};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use runtime::net::{TcpListener, TcpStream};
+use runtime::{Mode, Runtime};
+use support::Flavor;
+
+/// Bytes each client sends (and gets back).
+const TOTAL: usize = 128 << 10;
+/// Connections at once.
+const CONNS: usize = 4;
+
+/// The byte at offset `i` of every stream (a prime period, so no read size lines up).
+fn byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// What the forced moves share: one at a time (two workers each spinning for the other
+/// to steal would wait for each other), and how many happened.
+#[derive(Default)]
+struct Moves {
+    busy: AtomicBool,
+    done: AtomicUsize,
+    tried: AtomicUsize,
+    /// Tries made with a read in flight.
+    in_flight: AtomicUsize,
+}
+
+/// Leaves a read in flight on this worker's ring (if the socket has no bytes waiting),
+/// then makes the task move: a spinner
+/// spawned here takes this worker's LIFO slot and holds the worker until the task,
+/// which yields to the back of the queue, has run somewhere else (a sibling stole it) or
+/// ran here first (the spinner then stops at once). Returns the bytes the read got at
+/// once (0 if it waits: the next read collects it), or `None` at the end of the stream.
+async fn read_in_flight_then_move(
+    s: &mut TcpStream,
+    buf: &mut [u8],
+    moves: &Moves,
+) -> Option<usize> {
+    let got = {
+        let read = pin!(AsyncReadExt::read(s, buf));
+        // Polled once and dropped: the stream's poll state keeps its ring read in flight
+        // for the next `read`, which collects it (on whichever worker runs it then).
+        futures_lite::future::poll_once(read).await
+    };
+    let got = match got {
+        Some(res) => match res.unwrap() {
+            0 => return None,
+            n => n,
+        },
+        // The read waits in the ring (or, on the readiness backend, for the reactor).
+        None => 0,
+    };
+    if moves.busy.swap(true, Ordering::SeqCst) {
+        return Some(got);
+    }
+    moves.tried.fetch_add(1, Ordering::SeqCst);
+    if got == 0 {
+        moves.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+    let before = std::thread::current().id();
+    let release = Arc::new(AtomicBool::new(false));
+    let spinning = release.clone();
+    let spinner = runtime::spawn(async move {
+        // Bounded, so a bug shows as a slow failure rather than a hang.
+        let until = Instant::now() + Duration::from_secs(10);
+        while !spinning.load(Ordering::SeqCst) && Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    });
+    runtime::yield_now().await;
+    if std::thread::current().id() != before {
+        moves.done.fetch_add(1, Ordering::SeqCst);
+    }
+    release.store(true, Ordering::SeqCst);
+    spinner.await.unwrap();
+    moves.busy.store(false, Ordering::SeqCst);
+    Some(got)
+}
+
+/// Echoes `s` through the `futures_io` traits until the end of the stream; in `Threads`
+/// forces moves (every turn until three have happened, then every eighth).
+async fn echo(mut s: TcpStream, force: bool, moves: Arc<Moves>) -> usize {
+    let mut buf = vec![0u8; 8192];
+    let mut echoed = 0;
+    let mut turn = 0usize;
+    loop {
+        turn += 1;
+        let mut n = 0;
+        if force && (moves.done.load(Ordering::SeqCst) < 3 || turn % 8 == 0) {
+            match read_in_flight_then_move(&mut s, &mut buf, &moves).await {
+                None => return echoed,
+                Some(k) => n = k,
+            }
+        }
+        if n == 0 {
+            n = AsyncReadExt::read(&mut s, &mut buf).await.unwrap();
+            if n == 0 {
+                return echoed;
+            }
+        }
+        AsyncWriteExt::write_all(&mut s, &buf[..n]).await.unwrap();
+        echoed += n;
+    }
+}
+
+/// One client on a plain thread: sends `TOTAL` bytes in uneven chunks, each only once
+/// the previous one has come back (so the server's next read finds the socket empty and
+/// waits in flight), checking every byte.
+fn client(addr: std::net::SocketAddr) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let data: Vec<u8> = (0..TOTAL).map(byte).collect();
+        let mut got = vec![0u8; 16 << 10];
+        let mut at = 0;
+        for size in [1usize, 700, 9000, 3, 2000, 100].iter().cycle() {
+            if at == TOTAL {
+                break;
+            }
+            let end = (at + size).min(TOTAL);
+            c.write_all(&data[at..end]).unwrap();
+            while at < end {
+                let n = c.read(&mut got).unwrap();
+                assert!(n > 0, "the echo ended after {at} of {TOTAL} bytes");
+                if let Some(k) = (0..n).find(|&k| got[k] != byte(at + k)) {
+                    panic!(
+                        "echoed byte {} is {} instead of {}",
+                        at + k,
+                        got[k],
+                        byte(at + k)
+                    );
+                }
+                at += n;
+            }
+        }
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(c.read(&mut got).unwrap(), 0, "bytes past the end");
+    })
+}
+
+rt_test_io! {
+    fn a_connection_moved_between_workers_keeps_every_byte(rt: &Runtime, flavor: Flavor) {
+        // Only `Threads` has a sibling to steal the task; elsewhere the spinner would hold
+        // the one loop (or, in `Gil`, the lock) that the moved task needs.
+        let force = flavor.mode == Mode::Threads;
+        let moves = Arc::new(Moves::default());
+        let m = moves.clone();
+        let echoed = rt.block_on(async move {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let clients: Vec<_> = (0..CONNS).map(|_| client(addr)).collect();
+            let mut tasks = Vec::new();
+            for _ in 0..CONNS {
+                let (s, _) = l.accept().await.unwrap();
+                tasks.push(runtime::spawn(echo(s, force, m.clone())));
+            }
+            let mut echoed = 0;
+            for t in tasks {
+                echoed += t.await.unwrap();
+            }
+            for c in clients {
+                c.join().unwrap();
+            }
+            echoed
+        });
+        assert_eq!(echoed, CONNS * TOTAL);
+        if force {
+            let done = moves.done.load(Ordering::SeqCst);
+            let tried = moves.tried.load(Ordering::SeqCst);
+            let in_flight = moves.in_flight.load(Ordering::SeqCst);
+            assert!(done > 0, "no task moved to another worker in {tried} tries");
+            assert!(in_flight > 0, "no move was made with a read in flight ({tried} tries)");
+        }
+    }
+}
