@@ -138,12 +138,16 @@ rt_test_io! {
             let addr = l.local_addr().unwrap();
             let mut writers = Vec::new();
             let mut readers = Vec::new();
+            let mut armed = Vec::new();
             for _ in 0..3 {
+                let go = std::sync::Arc::new(runtime::sync::Event::new());
+                armed.push(go.clone());
                 writers.push(runtime::spawn(async move {
                     let c = TcpStream::connect(addr).await.unwrap();
                     let data: Vec<u8> = (0..BEHIND).map(byte).collect();
                     let (res, _) = c.write_all(data[..1].to_vec()).await;
                     res.unwrap();
+                    go.wait().await;
                     // Small writes: on io_uring each most likely takes a provided
                     // buffer of its own, so the buffers run out long before the end.
                     for piece in data[1..].chunks(PIECE) {
@@ -157,12 +161,17 @@ rt_test_io! {
                 readers.push(s);
             }
             let mut tasks = Vec::new();
-            for (i, mut s) in readers.into_iter().enumerate() {
+            for (i, (mut s, go)) in readers.into_iter().zip(armed).enumerate() {
                 tasks.push(runtime::spawn(async move {
-                    // One read arms the receive; then the reader falls behind.
+                    // A small read, then one that finds the socket empty and arms the
+                    // receive (dropped after one poll); then the reader falls behind
+                    // while its peer sends the rest.
                     let (n, buf) = s.read(Vec::with_capacity(1)).await;
                     assert_eq!(n.unwrap(), 1);
                     check(&buf, 0);
+                    let got = poll_once_and_drop(s.read(Vec::with_capacity(8))).await;
+                    assert!(got.is_none(), "nothing was sent yet");
+                    go.set();
                     runtime::sleep(std::time::Duration::from_millis(200)).await;
                     let mut at = 1;
                     loop {

@@ -6,7 +6,7 @@
 
 use crate::loom::{Mutex, MutexGuard};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -43,9 +43,7 @@ pub(crate) struct Stash {
     /// The multishot receive ended for want of buffers: the next read with nothing
     /// queued does one single receive before it re-arms.
     pub(crate) nobufs: bool,
-    /// The stream carries bulk data (a multishot completion filled a whole buffer): its
-    /// reads no longer arm a multishot receive.
-    pub(crate) bulk: bool,
+
     /// Stream reads in flight (from submission until their result is collected or
     /// stashed): a new read waits for them, so bytes are handed out in arrival order.
     pub(crate) in_flight: usize,
@@ -74,10 +72,18 @@ pub(crate) struct FdInner {
     pub(crate) socket: bool,
     /// The last stream read returned fewer bytes than it asked for (io_uring reads then
     /// wait for data before trying).
-    pub(crate) drained: std::sync::atomic::AtomicBool,
+    pub(crate) drained: AtomicBool,
     /// A stream socket on io_uring: its reads may use a multishot receive (a datagram
     /// socket's may not, as chunks would merge its messages).
     pub(crate) multishot: bool,
+    /// The stream carries bulk data (a read or a multishot completion got a provided
+    /// buffer's worth, 16 KiB, or more at once): its reads no longer arm a multishot
+    /// receive.
+    pub(crate) bulk: AtomicBool,
+    /// The last read received a message-sized amount (1 byte to under 16 KiB): only
+    /// then does a read arm a multishot receive, so a bulk stream's first burst is not
+    /// cut into provided buffers (up to all 4 MiB of them) before it is recognised.
+    pub(crate) small: AtomicBool,
     /// Live `IoFd` handles (operations hold the `Arc` too): the last one's drop ends the
     /// multishot receive, which otherwise keeps the descriptor open.
     pub(crate) users: AtomicUsize,
@@ -94,6 +100,15 @@ impl FdInner {
 
     pub(crate) fn backlog(&self) -> MutexGuard<'_, Backlog> {
         self.backlog.lock()
+    }
+
+    /// Records the size of a read's result for the multishot rule (`bulk`, `small`).
+    pub(crate) fn note_read(&self, n: usize) {
+        if n >= crate::driver::bufs::SIZE {
+            self.bulk.store(true, Ordering::Relaxed);
+        }
+        self.small
+            .store(n > 0 && n < crate::driver::bufs::SIZE, Ordering::Relaxed);
     }
 }
 
@@ -182,8 +197,10 @@ impl IoFd {
         Ok(IoFd(Arc::new(FdInner {
             kind,
             socket: pollable,
-            drained: std::sync::atomic::AtomicBool::new(false),
+            drained: AtomicBool::new(false),
             multishot,
+            bulk: AtomicBool::new(false),
+            small: AtomicBool::new(false),
             users: AtomicUsize::new(1),
             stash: Mutex::new(Stash::default()),
             backlog: Mutex::new(Backlog::default()),

@@ -192,10 +192,19 @@ fn take_stash_or_start(
     if fd.socket && dst.room() > 0 && !fd.drained.load(Ordering::Relaxed) {
         match try_recv(fd, dst) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            res => return Poll::Ready(Start::Direct(res)),
+            res => {
+                if let Ok(n) = res {
+                    fd.note_read(n);
+                }
+                return Poll::Ready(Start::Direct(res));
+            }
         }
     }
-    if fd.multishot && !st.bulk && dst.room() > 0 {
+    if fd.multishot
+        && !fd.bulk.load(Ordering::Relaxed)
+        && fd.small.load(Ordering::Relaxed)
+        && dst.room() > 0
+    {
         if std::mem::take(&mut st.nobufs) {
             // The buffers ran out last time: one single read, then try again.
         } else if op::recv_multi::arm(fd, &mut st) {

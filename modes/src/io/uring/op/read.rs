@@ -54,6 +54,7 @@ impl<B: IoBufMut> Completion for StreamRead<B> {
         if res >= 0 {
             let n = (res as usize).min(self.asked);
             self.fd.drained.store(n < self.asked, Ordering::Relaxed);
+            self.fd.note_read(n);
             // SAFETY: the kernel wrote `n` bytes at the start of the buffer, `n` at most
             // what was asked for, itself at most `bytes_total`.
             unsafe { self.buf.set_init(n) };

@@ -24,6 +24,7 @@
 //! A direct `recv` outside the ring is never made while a receive is armed (the kernel
 //! may have taken bytes not yet queued): `stream.rs` checks.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use io_uring::{cqueue, opcode};
@@ -60,12 +61,11 @@ impl MultiRecv {
         let waiters = {
             let mut st = self.fd.stash();
             if let Some(c) = chunk {
-                if c.len == SIZE && !st.bulk {
+                if c.len == SIZE && !self.fd.bulk.swap(true, Ordering::Relaxed) {
                     // A full buffer: the socket had more waiting than one buffer holds,
                     // a bulk transfer. Such a stream reads cheaper by single receives
                     // straight into the caller's buffer (`stream.rs`), so this receive
                     // is ended; what it queued until then stays queued.
-                    st.bulk = true;
                     stop = st.multi.as_ref().and_then(Weak::upgrade);
                 }
                 if c.len > 0 {
