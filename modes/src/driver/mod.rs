@@ -144,25 +144,25 @@ impl Handle {
     /// with a later timeout).
     pub(crate) fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
         let (key, earliest) = self.0.timers.insert(deadline, entry);
-        if earliest {
-            self.unpark();
-            if let Some(f) = self.0.on_earliest.get() {
-                f();
-            }
-        }
+        self.inserted(earliest);
         key
     }
 
     /// Inserts a sleeper's timer (see [`Timers::insert_wake`]); `None` if it is already due.
     pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
         let (key, earliest) = self.0.timers.insert_wake(deadline, waker)?;
+        self.inserted(earliest);
+        Some(key)
+    }
+
+    /// After an insert: a new earliest timer wakes the loop (and tells the pool).
+    fn inserted(&self, earliest: bool) {
         if earliest {
             self.unpark();
             if let Some(f) = self.0.on_earliest.get() {
                 f();
             }
         }
-        Some(key)
     }
 
     /// Fires the timers due now into `scratch`, then wakes or hands each to `on_call`.

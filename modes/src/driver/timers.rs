@@ -75,7 +75,15 @@ impl Timers {
 
     /// Inserts a timer. Returns its key and whether it is now the earliest one.
     pub(crate) fn insert(&self, deadline: Instant, entry: TimerEntry) -> (TimerKey, bool) {
-        let mut g = self.lock();
+        self.insert_locked(&mut self.lock(), deadline, entry)
+    }
+
+    fn insert_locked(
+        &self,
+        g: &mut MutexGuard<'_, Inner>,
+        deadline: Instant,
+        entry: TimerEntry,
+    ) -> (TimerKey, bool) {
         g.seq += 1;
         let key = TimerKey(deadline, g.seq);
         let earliest = g.map.keys().next().is_none_or(|first| key < *first);
@@ -91,12 +99,7 @@ impl Timers {
         if g.fired_through.is_some_and(|t| deadline <= t) {
             return None;
         }
-        g.seq += 1;
-        let key = TimerKey(deadline, g.seq);
-        let earliest = g.map.keys().next().is_none_or(|first| key < *first);
-        g.map.insert(key, TimerEntry::Wake(waker.clone()));
-        self.len.store(g.map.len(), Ordering::Release);
-        Some((key, earliest))
+        Some(self.insert_locked(&mut g, deadline, TimerEntry::Wake(waker.clone())))
     }
 
     /// `true` if the sleeper timer `key` (from `insert_wake`) is certainly no longer in the

@@ -205,9 +205,8 @@ fn take_stash_or_start(
         && fd.small.load(Ordering::Relaxed)
         && dst.room() > 0
     {
-        if std::mem::take(&mut st.nobufs) {
-            // The buffers ran out last time: one single read, then try again.
-        } else if op::recv_multi::arm(fd, &mut st) {
+        // If the buffers ran out last time: one single read, then arm again.
+        if !std::mem::take(&mut st.nobufs) && op::recv_multi::arm(fd, &mut st) {
             return wait(&mut st);
         }
     }
