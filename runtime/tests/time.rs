@@ -217,6 +217,29 @@ rt_test! {
         assert_eq!(counts.drops(), 1);
     }
 
+    fn a_sleep_due_before_its_first_poll_completes(rt: &Runtime) {
+        // The deadline is read at `sleep()`; the first poll registers without reading
+        // the clock again, so a deadline that passed in between must still fire.
+        let (t0, i0) = (rt.time(), Instant::now());
+        rt.block_on(async {
+            let late = sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(5));
+            late.await;
+            let tasks: Vec<_> = (0..64)
+                .map(|_| {
+                    let s = sleep(Duration::from_millis(1));
+                    std::thread::sleep(Duration::from_micros(50));
+                    spawn(s)
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        assert!(rt.time() - t0 >= Duration::from_millis(5));
+        assert!(i0.elapsed() < Duration::from_secs(30), "a past-due sleep hung");
+    }
+
     fn runtime_time_is_monotonic(rt: &Runtime) {
         let a = rt.time();
         let b = rt.block_on(async { now() });

@@ -104,16 +104,35 @@ impl Future for Sleep {
         let Some(driver) = this.driver.as_ref() else {
             panic!("runtime::sleep polled outside a runtime: call it inside block_on or a task");
         };
-        let now = driver.clock.now();
-        let deadline = *this.deadline.get_or_insert(now + this.duration);
-        if now >= deadline {
-            if let Some(key) = this.key.take() {
-                if !driver.timers.fired_past(key) {
-                    driver.timers.remove(key);
-                }
+        // The wake of a fired timer: its firing went past the deadline, so it is due
+        // without reading the clock (one clock read per woken sleeper fewer).
+        if let Some(key) = this.key {
+            if driver.timers.fired_past(key) {
+                this.key = None;
+                return Poll::Ready(());
             }
-            return Poll::Ready(());
         }
+        // The clock is read only where the deadline may already have passed: a deadline
+        // given (`sleep_until`, `sleep(ZERO)`), unknown until now (a `Sleep` made outside
+        // a runtime), or a repoll of a pending timer. A first poll of `sleep(d)` with a
+        // deadline read from the clock at its creation registers at once, as tokio's does;
+        // if the deadline passed meanwhile, the loop's next timer check fires it.
+        let deadline = match (this.key, this.deadline) {
+            (None, Some(deadline)) if !this.duration.is_zero() => deadline,
+            _ => {
+                let now = driver.clock.now();
+                let deadline = *this.deadline.get_or_insert(now + this.duration);
+                if now >= deadline {
+                    if let Some(key) = this.key.take() {
+                        if !driver.timers.fired_past(key) {
+                            driver.timers.remove(key);
+                        }
+                    }
+                    return Poll::Ready(());
+                }
+                deadline
+            }
+        };
         match this.key {
             None => match driver.insert_wake(deadline, cx.waker()) {
                 Some(key) => this.key = Some(key),
