@@ -63,8 +63,11 @@ rt_test_io! {
                     let mut echoes = Vec::new();
                     while echoes.len() < CLIENTS {
                         // 1 us: most accepts are cancelled, many after the kernel has
-                        // already taken a connection for them.
-                        match runtime::timeout(Duration::from_micros(1), l.accept()).await {
+                        // already taken a connection for them. A deadline (not a
+                        // duration): one already past when the timeout is first polled
+                        // ends it there, after the accept's first poll submitted it.
+                        let deadline = runtime::now() + Duration::from_micros(1);
+                        match runtime::timeout_at(deadline, l.accept()).await {
                             Ok(Ok((s, _))) => echoes.push(runtime::spawn(echo_once(s))),
                             Ok(Err(e)) => panic!("accept failed: {e}"),
                             Err(_) => {

@@ -10,7 +10,10 @@ use crate::driver::{Handle, TimerKey};
 /// Waits until `duration` has passed on the runtime's clock (asyncio's `sleep`).
 ///
 /// The deadline is taken from the current runtime's clock when `sleep` is called; outside a
-/// runtime (for example as the argument of `block_on`) it is taken at the first poll.
+/// runtime (for example as the argument of `block_on`) it is taken at the first poll. The
+/// first poll registers the timer without reading the clock again: a deadline that passed
+/// in between fires at the loop's next timer check, one turn later (as tokio's and
+/// asyncio's do). `sleep(Duration::ZERO)` and a past [`sleep_until`] complete at once.
 ///
 /// # Panics
 /// Polling a `Sleep` on a thread that is not running a runtime panics: there is no timer
