@@ -69,6 +69,9 @@ pub struct Meta {
     pub(crate) flags: TaskFlags,
     /// Index in the scheduler's registry; written once before the task first runs.
     pub(crate) slot: AtomicUsize,
+    /// Which thread inserted the task's registry entry (`registry::thread_token`): its
+    /// removal is batched only on another thread (registry invariant 5).
+    pub(crate) inserted_by: AtomicUsize,
     /// The engine that runs the task (or the blocking pool, for `spawn_blocking` jobs).
     pub(crate) scheduler: Arc<dyn Schedule>,
 }
@@ -85,6 +88,7 @@ impl Meta {
             spawned_at,
             flags: TaskFlags::new(),
             slot: AtomicUsize::new(usize::MAX),
+            inserted_by: AtomicUsize::new(0),
             scheduler,
         }
     }

@@ -9,8 +9,24 @@
 //! 3. After `close()`, inserts are refused: the caller cancels such a task at once.
 //! 4. Entries are spread over shards by task id, so workers spawning at once rarely meet
 //!    on one lock.
+//! 5. A thread that runs a pool's worker may batch that registry's removals of tasks
+//!    another thread inserted ([`Registry::batch_removals`]; `Meta::inserted_by` says
+//!    which thread did): a finished task's entry then stays in the slab,
+//!    unchanged, until the batch is flushed (full, the worker parks, or the guard drops).
+//!    Such an entry's task is DONE, so `snapshot`, `len` and `waker_of` skip entries of
+//!    DONE tasks: a finished task is never listed, counted or handed out, batched or not.
+//!    Only this thread removes the batched slots (the harness removes a task once), so a
+//!    slot in a batch still holds the same task when it is flushed.
+//!
+//! Why batch: a task finished on another core than the one that inserted it (a steal,
+//! a timer fired by a sibling) finds its entry's cache line in that core's cache. One
+//! removal at a time pays that transfer and a shard lock per task; a batch takes each
+//! shard's lock once and its misses overlap. Measured in ARCHITECTURE.md (decisions:
+//! the registry).
 
 use crate::loom::Mutex;
+use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,6 +43,14 @@ struct Entry {
     meta: NonNull<Meta>,
 }
 
+impl Entry {
+    /// The entry's task finished (its removal may be batched: invariant 5).
+    fn done(&self) -> bool {
+        // SAFETY: the entry's waker keeps the allocation holding `Meta` alive (invariant 1).
+        unsafe { self.meta.as_ref() }.flags.is_done()
+    }
+}
+
 // SAFETY: `meta` points into a task allocation kept alive by `waker` (invariant 1);
 // `Meta` is Sync, so sharing or sending a pointer to it is sound.
 unsafe impl Send for Entry {}
@@ -34,6 +58,49 @@ unsafe impl Send for Entry {}
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Slab<Entry>>>]>,
     closed: AtomicBool,
+}
+
+/// Removals batched before a flush (invariant 5).
+const BATCH_MAX: usize = 32;
+
+/// This thread's batch of removals: for which registry (compared, never dereferenced;
+/// null: none), the (shard, slot) pairs to remove, and a buffer for the removed entries
+/// (kept, so that a flush allocates nothing).
+struct Batch {
+    registry: *const Registry,
+    slots: Vec<(usize, usize)>,
+    dead: Vec<Entry>,
+}
+
+thread_local! {
+    static BATCH: RefCell<Batch> = const {
+        RefCell::new(Batch { registry: std::ptr::null(), slots: Vec::new(), dead: Vec::new() })
+    };
+}
+
+/// A token of the calling thread: the address of its `BATCH` (unique among live
+/// threads); 0 during thread-local teardown.
+fn thread_token() -> usize {
+    BATCH
+        .try_with(|b| b as *const RefCell<Batch> as usize)
+        .unwrap_or(0)
+}
+
+/// While alive, this thread batches the removals of one registry's finished tasks
+/// (invariant 5). Dropping it flushes the batch; [`Registry::flush_batch`] flushes now.
+pub(crate) struct RemovalBatch<'a> {
+    registry: &'a Registry,
+    /// The registry batched before this guard (guards nest), restored on drop.
+    outer: *const Registry,
+    /// The batch lives in this thread's thread-local: the guard stays on this thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for RemovalBatch<'_> {
+    fn drop(&mut self) {
+        self.registry.flush_batch();
+        let _ = BATCH.try_with(|b| b.borrow_mut().registry = self.outer);
+    }
 }
 
 impl Registry {
@@ -47,8 +114,60 @@ impl Registry {
         }
     }
 
+    fn shard_index(&self, id: TaskId) -> usize {
+        (id.0 as usize) & (self.shards.len() - 1)
+    }
+
     fn shard(&self, id: TaskId) -> &Mutex<Slab<Entry>> {
-        &self.shards[(id.0 as usize) & (self.shards.len() - 1)]
+        &self.shards[self.shard_index(id)]
+    }
+
+    /// Batches this registry's removals on this thread until the guard drops
+    /// (invariant 5). For a pool worker, which flushes before it parks.
+    pub(crate) fn batch_removals(&self) -> RemovalBatch<'_> {
+        let outer = BATCH
+            .try_with(|b| std::mem::replace(&mut b.borrow_mut().registry, self))
+            .unwrap_or(std::ptr::null());
+        RemovalBatch {
+            registry: self,
+            outer,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Removes this thread's batched entries, one lock per shard; their wakers (maybe
+    /// the tasks' last references) are dropped after the locks. A no-op unless this
+    /// thread batches this registry's removals.
+    pub(crate) fn flush_batch(&self) {
+        let taken = BATCH.try_with(|b| {
+            let mut b = b.borrow_mut();
+            if !std::ptr::eq(b.registry, self) || b.slots.is_empty() {
+                return None;
+            }
+            Some((std::mem::take(&mut b.slots), std::mem::take(&mut b.dead)))
+        });
+        let Ok(Some((mut slots, mut dead))) = taken else {
+            return;
+        };
+        slots.sort_unstable();
+        for group in slots.chunk_by(|a, b| a.0 == b.0) {
+            let mut shard = self.shards[group[0].0].lock();
+            dead.extend(group.iter().filter_map(|&(_, slot)| shard.try_remove(slot)));
+        }
+        slots.clear();
+        // Outside the locks, and with the thread-local free: a drop may finish (and
+        // batch the removal of) another task.
+        dead.clear();
+        // Give the buffers back (unless a drop above batched a removal meanwhile).
+        let _ = BATCH.try_with(|b| {
+            let mut b = b.borrow_mut();
+            if b.slots.is_empty() {
+                b.slots = slots;
+            }
+            if b.dead.is_empty() {
+                b.dead = dead;
+            }
+        });
     }
 
     /// Inserts a new task. `false` if the registry is closed (the runtime shuts down).
@@ -62,13 +181,35 @@ impl Registry {
             meta: NonNull::from(meta),
         });
         meta.slot.store(slot, Ordering::Relaxed);
+        meta.inserted_by.store(thread_token(), Ordering::Relaxed);
         true
     }
 
-    /// Removes a finished task (called by its harness only).
+    /// Removes a finished task (called by its harness only), or batches the removal if
+    /// this thread batches this registry's (invariant 5).
     pub(crate) fn remove(&self, meta: &Meta) {
         let slot = meta.slot.load(Ordering::Relaxed);
         if slot == usize::MAX {
+            return;
+        }
+        let batched = BATCH.try_with(|cell| {
+            // Only another thread's insert is batched: an entry this thread wrote is
+            // still in its cache, and removing it at once frees the task while the
+            // allocator can hand that warm memory to the next spawn (a chain of tasks).
+            if meta.inserted_by.load(Ordering::Relaxed) == cell as *const RefCell<Batch> as usize {
+                return None;
+            }
+            let mut b = cell.borrow_mut();
+            if !std::ptr::eq(b.registry, self) {
+                return None;
+            }
+            b.slots.push((self.shard_index(meta.id), slot));
+            Some(b.slots.len() >= BATCH_MAX)
+        });
+        if let Ok(Some(full)) = batched {
+            if full {
+                self.flush_batch();
+            }
             return;
         }
         let entry = {
@@ -85,7 +226,7 @@ impl Registry {
         let shard = self.shard(meta.id).lock();
         shard
             .get(slot)
-            .filter(|e| e.meta == NonNull::from(meta))
+            .filter(|e| e.meta == NonNull::from(meta) && !meta.flags.is_done())
             .map(|e| e.waker.clone())
     }
 
@@ -98,7 +239,10 @@ impl Registry {
     /// Live tasks, summed over the shards. Only shutdown and metrics ask, so the hot path
     /// keeps no shared counter (one would bounce between cores on every spawn).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().iter().filter(|(_, e)| !e.done()).count())
+            .sum()
     }
 
     /// A snapshot of every live task.
@@ -106,7 +250,7 @@ impl Registry {
         let mut out = Vec::with_capacity(self.len());
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for (_, e) in shard.iter() {
+            for (_, e) in shard.iter().filter(|(_, e)| !e.done()) {
                 out.push(TaskRef {
                     waker: e.waker.clone(),
                     meta: e.meta,

@@ -104,8 +104,12 @@ pub(super) fn run(
     // `core` stays on this stack, unmoved, until after the guard drops (context's rule).
     let _guard = crate::context::enter_worker(&core);
     let entered = crate::context::enter_driver(Some(&core.driver));
+    // Finished tasks leave the registry in batches from this thread (registry
+    // invariant 5), flushed before each park and when the worker stops.
+    let batch = shared.registry.batch_removals();
     core.run();
     core.drain();
+    drop(batch);
     core.publish();
     drop(entered);
     drop(_guard);
@@ -282,6 +286,8 @@ impl Core {
     /// `run`: a parked worker also serves its busy siblings' timers); the driver fires
     /// the due ones when it wakes.
     fn park(&self) {
+        // Parked, this worker finishes no task: its batched removals go now.
+        self.shared.registry.flush_batch();
         let idle = &self.shared.idle;
         let registered = Cell::new(false);
         let before_block = || {

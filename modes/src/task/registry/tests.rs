@@ -8,7 +8,7 @@ use std::task::{Wake, Waker};
 use super::super::meta::Meta;
 use super::super::mock::Mock;
 use super::super::Schedule;
-use super::Registry;
+use super::{Registry, BATCH_MAX as BATCH};
 
 /// A waker that counts its drops (a registry entry holds one).
 struct Counted(Arc<AtomicUsize>);
@@ -184,4 +184,57 @@ fn destructors() {
         );
     }
     assert_eq!(drops.load(Ordering::Relaxed), 100);
+}
+
+#[test]
+fn another_threads_removals_wait_for_the_flush_and_are_never_listed() {
+    // Invariant 5: a batching thread keeps the entries of tasks another thread inserted
+    // until it flushes (full, or asked, or its guard drops); meanwhile they are neither
+    // counted, listed nor handed out. Its own inserts are removed at once.
+    let r = Registry::new(4);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ms = metas(40);
+    for m in &ms {
+        assert!(r.insert(m, waker(&drops)));
+    }
+    let done = |m: &Meta| {
+        assert!(m.mark_done().is_empty());
+        r.remove(m);
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let batch = r.batch_removals();
+            ms[..5].iter().for_each(done);
+            assert_eq!(drops.load(Ordering::Relaxed), 0, "batched: still held");
+            assert_eq!(r.len(), 35, "a finished task is not counted");
+            let listed = r.snapshot();
+            assert!(listed
+                .iter()
+                .all(|t| ms[..5].iter().all(|m| m.id != t.id())));
+            drop(listed); // its wakers are clones: the counts below are the registry's
+            assert!(r.waker_of(&ms[0]).is_none(), "nor handed out");
+            r.flush_batch();
+            assert_eq!(drops.load(Ordering::Relaxed), 5);
+            ms[5..].iter().for_each(done);
+            let d = drops.load(Ordering::Relaxed);
+            assert!(d >= 5 + BATCH, "a full batch flushes: {d} dropped");
+            drop(batch);
+            assert_eq!(
+                drops.load(Ordering::Relaxed),
+                40,
+                "the guard flushes the rest"
+            );
+        });
+    });
+    // This thread's own inserts, with a batch of its own: removed at once.
+    let mine = metas(3);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let _batch = r.batch_removals();
+    for m in &mine {
+        assert!(r.insert(m, waker(&drops)));
+        assert!(m.mark_done().is_empty());
+        r.remove(m);
+    }
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+    assert_eq!(r.len(), 0);
 }
