@@ -13,8 +13,10 @@
 //!    another thread inserted ([`Registry::batch_removals`]; `Meta::inserted_by` says
 //!    which thread did): a finished task's entry then stays in the slab,
 //!    unchanged, until the batch is flushed (full, the worker parks, or the guard drops).
-//!    Such an entry's task is DONE, so `snapshot`, `len` and `waker_of` skip entries of
-//!    DONE tasks: a finished task is never listed, counted or handed out, batched or not.
+//!    Such an entry's task is DONE once its harness's `finish` sets DONE, right after
+//!    `remove` (until then it is listed like any running task, as a task about to
+//!    finish always was), and `snapshot`, `len` and `waker_of` skip entries of DONE
+//!    tasks: a finished task is never listed, counted or handed out, batched or not.
 //!    Only this thread removes the batched slots (the harness removes a task once), so a
 //!    slot in a batch still holds the same task when it is flushed.
 //!
@@ -90,8 +92,9 @@ fn thread_token() -> usize {
 /// (invariant 5). Dropping it flushes the batch; [`Registry::flush_batch`] flushes now.
 pub(crate) struct RemovalBatch<'a> {
     registry: &'a Registry,
-    /// The registry batched before this guard (guards nest), restored on drop.
-    outer: *const Registry,
+    /// The batch this guard displaced (guards nest): its registry and pending slots,
+    /// put back untouched on drop.
+    outer: (*const Registry, Vec<(usize, usize)>),
     /// The batch lives in this thread's thread-local: the guard stays on this thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -99,7 +102,12 @@ pub(crate) struct RemovalBatch<'a> {
 impl Drop for RemovalBatch<'_> {
     fn drop(&mut self) {
         self.registry.flush_batch();
-        let _ = BATCH.try_with(|b| b.borrow_mut().registry = self.outer);
+        let (registry, slots) = std::mem::replace(&mut self.outer, (std::ptr::null(), Vec::new()));
+        let _ = BATCH.try_with(|b| {
+            let mut b = b.borrow_mut();
+            b.registry = registry;
+            b.slots = slots;
+        });
     }
 }
 
@@ -126,8 +134,12 @@ impl Registry {
     /// (invariant 5). For a pool worker, which flushes before it parks.
     pub(crate) fn batch_removals(&self) -> RemovalBatch<'_> {
         let outer = BATCH
-            .try_with(|b| std::mem::replace(&mut b.borrow_mut().registry, self))
-            .unwrap_or(std::ptr::null());
+            .try_with(|b| {
+                let mut b = b.borrow_mut();
+                let registry = std::mem::replace(&mut b.registry, self);
+                (registry, std::mem::take(&mut b.slots))
+            })
+            .unwrap_or((std::ptr::null(), Vec::new()));
         RemovalBatch {
             registry: self,
             outer,
@@ -139,6 +151,12 @@ impl Registry {
     /// the tasks' last references) are dropped after the locks. A no-op unless this
     /// thread batches this registry's removals.
     pub(crate) fn flush_batch(&self) {
+        // A drop in a flush may batch another removal: flush until none is left.
+        while self.flush_once() {}
+    }
+
+    /// One flush; `false` if there was nothing to flush.
+    fn flush_once(&self) -> bool {
         let taken = BATCH.try_with(|b| {
             let mut b = b.borrow_mut();
             if !std::ptr::eq(b.registry, self) || b.slots.is_empty() {
@@ -147,7 +165,7 @@ impl Registry {
             Some((std::mem::take(&mut b.slots), std::mem::take(&mut b.dead)))
         });
         let Ok(Some((mut slots, mut dead))) = taken else {
-            return;
+            return false;
         };
         slots.sort_unstable();
         for group in slots.chunk_by(|a, b| a.0 == b.0) {
@@ -168,6 +186,7 @@ impl Registry {
                 b.dead = dead;
             }
         });
+        true
     }
 
     /// Inserts a new task. `false` if the registry is closed (the runtime shuts down).

@@ -238,3 +238,45 @@ fn another_threads_removals_wait_for_the_flush_and_are_never_listed() {
     assert_eq!(drops.load(Ordering::Relaxed), 3);
     assert_eq!(r.len(), 0);
 }
+
+#[test]
+fn nested_batches_of_two_registries_keep_their_own_slots() {
+    // A guard on registry B inside one on A: A's pending removals wait, untouched, until
+    // B's guard is gone, and are then removed from A, never from B.
+    let (a, b) = (Registry::new(2), Registry::new(2));
+    let (drops_a, drops_b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (ma, mb) = (metas(3), metas(3));
+    for m in &ma {
+        assert!(a.insert(m, waker(&drops_a)));
+    }
+    for m in &mb {
+        assert!(b.insert(m, waker(&drops_b)));
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let outer = a.batch_removals();
+            assert!(ma[0].mark_done().is_empty());
+            a.remove(&ma[0]);
+            {
+                let _inner = b.batch_removals();
+                assert!(mb[0].mark_done().is_empty());
+                b.remove(&mb[0]);
+            }
+            assert_eq!(
+                drops_b.load(Ordering::Relaxed),
+                1,
+                "B's own removal, from B"
+            );
+            assert_eq!(drops_a.load(Ordering::Relaxed), 0, "A's still batched");
+            drop(outer);
+            assert_eq!(drops_a.load(Ordering::Relaxed), 1, "then removed from A");
+        });
+    });
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        drops_b.load(Ordering::Relaxed),
+        1,
+        "no live entry of B was touched"
+    );
+}
