@@ -83,9 +83,12 @@ thread_local! {
 /// A token of the calling thread: the address of its `BATCH` (unique among live
 /// threads); 0 during thread-local teardown.
 fn thread_token() -> usize {
-    BATCH
-        .try_with(|b| b as *const RefCell<Batch> as usize)
-        .unwrap_or(0)
+    BATCH.try_with(token_of).unwrap_or(0)
+}
+
+/// The token of the thread whose `BATCH` this is.
+fn token_of(batch: &RefCell<Batch>) -> usize {
+    batch as *const RefCell<Batch> as usize
 }
 
 /// While alive, this thread batches the removals of one registry's finished tasks
@@ -215,7 +218,7 @@ impl Registry {
             // Only another thread's insert is batched: an entry this thread wrote is
             // still in its cache, and removing it at once frees the task while the
             // allocator can hand that warm memory to the next spawn (a chain of tasks).
-            if meta.inserted_by.load(Ordering::Relaxed) == cell as *const RefCell<Batch> as usize {
+            if meta.inserted_by.load(Ordering::Relaxed) == token_of(cell) {
                 return None;
             }
             let mut b = cell.borrow_mut();
@@ -266,7 +269,9 @@ impl Registry {
 
     /// A snapshot of every live task.
     pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
-        let mut out = Vec::with_capacity(self.len());
+        // Room for every entry, finished ones included: no second walk to count.
+        let entries = self.shards.iter().map(|s| s.lock().len()).sum();
+        let mut out = Vec::with_capacity(entries);
         for shard in self.shards.iter() {
             let shard = shard.lock();
             for (_, e) in shard.iter().filter(|(_, e)| !e.done()) {

@@ -96,6 +96,17 @@ impl Sleep {
     }
 }
 
+impl Sleep {
+    /// Removes this sleep's timer unless a firing certainly took it already.
+    fn forget_timer(&mut self) {
+        if let (Some(key), Some(driver)) = (self.key.take(), self.driver.as_ref()) {
+            if !driver.timers.fired_past(key) {
+                driver.timers.remove(key);
+            }
+        }
+    }
+}
+
 impl Future for Sleep {
     type Output = ();
 
@@ -126,11 +137,7 @@ impl Future for Sleep {
                 let now = driver.clock.now();
                 let deadline = *this.deadline.get_or_insert(now + this.duration);
                 if now >= deadline {
-                    if let Some(key) = this.key.take() {
-                        if !driver.timers.fired_past(key) {
-                            driver.timers.remove(key);
-                        }
-                    }
+                    this.forget_timer();
                     return Poll::Ready(());
                 }
                 deadline
@@ -150,11 +157,7 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let (Some(key), Some(driver)) = (self.key.take(), self.driver.as_ref()) {
-            if !driver.timers.fired_past(key) {
-                driver.timers.remove(key);
-            }
-        }
+        self.forget_timer();
     }
 }
 
