@@ -8,7 +8,8 @@
 //! 15 `madvise` trims (one a repetition, each re-faulted by the next: 6,900 page faults)
 //! and at 187-202 ns with the thresholds fixed, while tokio's current_thread, which ran
 //! after it in the same process, moved only from 243-260 to 232-236 ns. So the bench fixes
-//! both thresholds once, before any runner starts, the same for all of them.
+//! both thresholds once, before any runner starts, the same for all of them; the
+//! criterion benches of `runtime` include this file and do the same.
 
 /// Fixes glibc's trim and mmap thresholds (256 MiB and 32 MiB) for this process.
 pub fn steady() {

@@ -29,6 +29,9 @@
 //!
 //! Run with `cargo bench -p runtime --bench multi_thread -- --noplot`.
 
+#[path = "../../bench/src/heap.rs"]
+mod heap;
+
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{mpsc, Arc};
@@ -543,6 +546,10 @@ fn multi_thread(c: &mut Criterion) {
 // What `criterion_group!` + `criterion_main!` expand to, written out so that the
 // generated `pub fn` does not trip the workspace's `missing_docs` lint.
 fn main() {
+    // One allocator policy for every runner in the process (the `bench` CLI's, whose
+    // module says why): without it, which runner pays for glibc's trims depends on
+    // which ran before it.
+    heap::steady();
     let mut c = Criterion::default().configure_from_args();
     multi_thread(&mut c);
     c.final_summary();

@@ -11,6 +11,9 @@
 //!
 //! Run with `cargo bench -p runtime --bench sync -- --noplot` (`--quick` for a short run).
 
+#[path = "../../bench/src/heap.rs"]
+mod heap;
+
 use std::sync::Arc;
 
 use criterion::{BenchmarkGroup, Criterion};
@@ -256,6 +259,10 @@ fn sync_benches(c: &mut Criterion) {
 // What `criterion_group!` + `criterion_main!` expand to, written out so that `main`
 // needs no doc comment (the workspace warns on missing docs).
 fn main() {
+    // One allocator policy for every runner in the process (the `bench` CLI's, whose
+    // module says why): without it, which runner pays for glibc's trims depends on
+    // which ran before it.
+    heap::steady();
     let mut c = Criterion::default().configure_from_args();
     sync_benches(&mut c);
     c.final_summary();
