@@ -190,3 +190,108 @@ rt_test_io! {
         }
     }
 }
+
+/// Handlers that each hold their worker for this long once their byte arrives.
+const HOLD: Duration = Duration::from_millis(30);
+/// Connections whose reads all wait on one worker's ring.
+const HELD: usize = 6;
+
+/// The help rule (`threads/mod.rs`, home rule 4): tasks woken by one worker's own
+/// completions stay there unless their backlog lasts, and a backlog that lasts is shared.
+/// Every handler's read is made to wait on one worker (the other is held by a spinner
+/// meanwhile), then one burst of bytes wakes them all there, and each handler holds its
+/// worker for `HOLD`: the parked sibling must be woken to take some of them (without the
+/// rule's wake nothing else would wake it, and every handler would run on one thread).
+fn a_lasting_backlog_of_io_woken_tasks_is_shared(rt: &Runtime) {
+    let threads = rt.block_on(async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let clients: Vec<_> = (0..HELD)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut conns = Vec::new();
+        for _ in 0..HELD {
+            conns.push(l.accept().await.unwrap().0);
+        }
+        // Hold one worker, so that every handler is polled (and arms its read) on the
+        // other one.
+        let (spinning, release, armed) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let spinner = {
+            let (spinning, release) = (spinning.clone(), release.clone());
+            runtime::spawn(async move {
+                spinning.store(true, Ordering::SeqCst);
+                let until = Instant::now() + Duration::from_secs(10);
+                while !release.load(Ordering::SeqCst) && Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        while !spinning.load(Ordering::SeqCst) {
+            runtime::sleep(Duration::from_millis(1)).await;
+        }
+        let handlers: Vec<_> = conns
+            .into_iter()
+            .map(|mut s| {
+                let armed = armed.clone();
+                runtime::spawn(async move {
+                    let mut b = [0u8; 1];
+                    armed.fetch_add(1, Ordering::SeqCst);
+                    assert_eq!(AsyncReadExt::read(&mut s, &mut b).await.unwrap(), 1);
+                    let at = std::thread::current().id();
+                    let until = Instant::now() + HOLD;
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    at
+                })
+            })
+            .collect();
+        while armed.load(Ordering::SeqCst) < HELD {
+            runtime::sleep(Duration::from_millis(1)).await;
+        }
+        release.store(true, Ordering::SeqCst);
+        spinner.await.unwrap();
+        // The burst comes from a plain thread once the released worker has parked, with
+        // no timer of the runtime's due that could wake it first.
+        let burst = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            for mut c in &clients {
+                c.write_all(b"x").unwrap();
+            }
+            clients
+        });
+        let mut threads = Vec::new();
+        for h in handlers {
+            threads.push(h.await.unwrap());
+        }
+        drop(burst.join().unwrap());
+        threads
+    });
+    let distinct: std::collections::HashSet<_> = threads.iter().collect();
+    assert!(
+        distinct.len() > 1,
+        "all {HELD} handlers ran on one worker: nobody helped a backlog that lasted"
+    );
+}
+
+#[test]
+fn threads_a_lasting_backlog_of_io_woken_tasks_is_shared() {
+    support::run(
+        Flavor::THREADS,
+        "a_lasting_backlog_of_io_woken_tasks_is_shared",
+        a_lasting_backlog_of_io_woken_tasks_is_shared,
+    );
+}
+
+#[test]
+fn threads_plain_a_lasting_backlog_of_io_woken_tasks_is_shared() {
+    support::run(
+        Flavor::THREADS_PLAIN,
+        "a_lasting_backlog_of_io_woken_tasks_is_shared",
+        a_lasting_backlog_of_io_woken_tasks_is_shared,
+    );
+}

@@ -21,8 +21,11 @@
 //!    polls and whenever it runs out of tasks;
 //! 4. idle workers help by stealing runnable tasks (never a task's in-flight operation):
 //!    a stolen task's next operations go to the thief's ring (a multishot receive
-//!    armed at home wakes it back there); a worker whose reap left a backlog wakes one
-//!    parked sibling for the whole batch, not one per woken task.
+//!    armed at home wakes it back there); a backlog of tasks woken by a worker's own
+//!    reaps wakes a parked sibling only once it has lasted `HELP_AFTER` (300 us, checked
+//!    between polls), so a burst of small tasks runs where its I/O completes and only a
+//!    backlog that lasts is shared. A spawned task, or one woken by another task, wakes
+//!    a sibling at once if it makes a backlog, as before.
 //!
 //! Fairness rule: a worker takes from the injector before its own queue every
 //! `GLOBAL_INTERVAL` (61) ticks, fires every worker's due timers every
@@ -78,6 +81,11 @@ pub(crate) use worker::{current_driver, is_worker_of, push_local};
 const GLOBAL_INTERVAL: u32 = 61;
 /// Fire timers and publish metrics every this many ticks.
 const MAINTENANCE_INTERVAL: u32 = 61;
+/// How long a backlog of tasks woken by a worker's own reaps waits before a parked
+/// sibling is woken to help (home rule 4). A wake here costs 20-50 us of latency and a
+/// park/unpark cycle on each side; on `net`, helping at once cost 8.33 us of server CPU
+/// per round trip against 6.56 with this bound (ARCHITECTURE.md, "the help rule").
+const HELP_AFTER: Duration = Duration::from_micros(300);
 /// Polls of the LIFO slot in a row before the local queue gets a turn.
 const MAX_LIFO_POLLS: u32 = 3;
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use async_task::Runnable;
 use crossbeam_deque::{Steal, Worker};
 
-use super::{Shared, GLOBAL_INTERVAL, MAINTENANCE_INTERVAL, MAX_LIFO_POLLS};
+use super::{Shared, GLOBAL_INTERVAL, HELP_AFTER, MAINTENANCE_INTERVAL, MAX_LIFO_POLLS};
 use crate::driver::{self, Driver};
 use crate::sched::{Engine, Scheduler};
 use crate::task::Meta;
@@ -30,9 +30,12 @@ pub(crate) struct Core {
     tick: Cell<u32>,
     searching: Cell<bool>,
     /// Set while this worker reaps its own ring (between tasks, in `poll_io`, in
-    /// `park`): the tasks its completions wake land here without a wake-up each; the
-    /// worker wakes a sibling once for the whole batch if it left a backlog (`reap`).
+    /// `park`): the tasks its completions wake land here without a wake-up each; a
+    /// backlog they leave wakes a sibling only if it lasts (`help_if_lasting`).
     reaping: Cell<bool>,
+    /// When the backlog left by this worker's own reaps began, while it waits for the
+    /// help rule (`help_if_lasting`); `None`: no such backlog.
+    backlog_since: Cell<Option<Instant>>,
     rng: Cell<u32>,
     // Plain counters, published to `shared.stats[index]` by `publish`.
     polls: Cell<u64>,
@@ -93,6 +96,7 @@ pub(super) fn run(
         tick: Cell::new(0),
         searching: Cell::new(false),
         reaping: Cell::new(false),
+        backlog_since: Cell::new(None),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B)),
         polls: Cell::new(0),
         steals: Cell::new(0),
@@ -129,8 +133,8 @@ impl Core {
             return;
         }
         // More than one runnable here: let a parked sibling help (unless we are searching,
-        // in which case we will notify when we stop, or reaping, in which case we notify
-        // once when the batch is in).
+        // in which case we will notify when we stop, or reaping, in which case the help
+        // rule decides once the batch is in).
         if !self.reaping.get() {
             self.notify_if_backlog();
         }
@@ -146,17 +150,43 @@ impl Core {
     }
 
     /// Runs `f`, a reap of this worker's own ring, as one batch (see `reaping`): the
-    /// tasks it wakes go to the LIFO slot and the queue, and a sibling is woken once,
-    /// after, if they left a backlog. Returns what `f` returned (`true`: something
+    /// tasks it wakes go to the LIFO slot and the queue, and a backlog they leave goes
+    /// to the help rule (`backlog_left`). Returns what `f` returned (`true`: something
     /// completed).
     fn reap(&self, f: impl FnOnce(&Driver) -> bool) -> bool {
         self.reaping.set(true);
         let any = f(&self.driver);
         self.reaping.set(false);
         if any {
-            self.notify_if_backlog();
+            self.backlog_left();
         }
         any
+    }
+
+    /// Our own completions (or timers, during a park) woke more tasks than the LIFO slot
+    /// holds: start the help rule's clock (`help_if_lasting`) rather than wake a sibling.
+    fn backlog_left(&self) {
+        if self.backlog_since.get().is_none() && !self.local.is_empty() {
+            self.backlog_since.set(Some(Instant::now()));
+        }
+    }
+
+    /// The help rule (home rule 4, `threads/mod.rs`): a backlog of tasks woken by this
+    /// worker's own reaps wakes a parked sibling only once it has lasted `HELP_AFTER`,
+    /// checked between polls; while it lasts, every `HELP_AFTER` again.
+    fn help_if_lasting(&self) {
+        let Some(since) = self.backlog_since.get() else {
+            return;
+        };
+        if self.local.is_empty() {
+            self.backlog_since.set(None);
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(since) >= HELP_AFTER {
+            self.backlog_since.set(Some(now));
+            self.notify_if_backlog();
+        }
     }
 
     fn run(&self) {
@@ -167,6 +197,7 @@ impl Core {
             // ring are taken before every poll, with no syscall; the tasks they wake
             // run here, next (the LIFO slot).
             self.reap(Driver::reap_posted);
+            self.help_if_lasting();
             if tick % MAINTENANCE_INTERVAL == 0 {
                 self.reap(Driver::poll_io);
                 // Every worker's due timers, not only ours: a sibling that is parked
@@ -330,7 +361,7 @@ impl Core {
         } else {
             // Our own completions may have queued a backlog while we were off the books:
             // one sibling may help (the per-push wake was held back, see `reaping`).
-            self.notify_if_backlog();
+            self.backlog_left();
         }
     }
 
