@@ -359,8 +359,9 @@ impl Core {
             self.searching.set(true);
             self.remote_wakes.set(self.remote_wakes.get() + 1);
         } else {
-            // Our own completions may have queued a backlog while we were off the books:
-            // one sibling may help (the per-push wake was held back, see `reaping`).
+            // Our own completions and timers may have queued a backlog while we were off
+            // the books: the help rule decides whether a sibling is woken for it (the
+            // per-push wake was held back, see `reaping`).
             self.backlog_left();
         }
     }
