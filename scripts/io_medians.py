@@ -15,13 +15,11 @@ PEERS = {"single": ["tokio-ct", "monoio", "bare-uring"], "threads": ["tokio-mt",
 
 def main(paths):
     ratios = defaultdict(list)
-    values = defaultdict(list)
     for path in paths:
         with open(path) as f:
             data = json.load(f)
         by = {(m["mode"], m["workload"], m["metric"]): m["value"] for m in data["measurements"]}
         for (mode, workload, metric), v in by.items():
-            values[(mode, workload, metric)].append(v)
             for peer in PEERS.get(mode, []):
                 p = by.get((peer, workload, metric))
                 if p:

@@ -2,7 +2,8 @@
 # The I/O figures as the I/O issue checks them: `net`, `http` and `bulk`, each flavour
 # beside its peers in the same process, N runs (default 5), and for every figure the
 # median over the runs of the per-run ratio ours / peer, with its range. One run's
-# RESULTS.md table cannot show that; this can. Takes about 1.5 minutes a run.
+# RESULTS.md table cannot show that; this can. Takes about a minute a run
+# (five runs took 5 min 19 s here, build included).
 #
 #   scripts/io_medians.sh [N] [extra bench flags, e.g. --io readiness]
 set -euo pipefail

@@ -200,8 +200,9 @@ const HELD: usize = 6;
 /// completions stay there unless their backlog lasts, and a backlog that lasts is shared.
 /// Every handler's read is made to wait on one worker (the other is held by a spinner
 /// meanwhile), then one burst of bytes wakes them all there, and each handler holds its
-/// worker for `HOLD`: the parked sibling must be woken to take some of them (without the
-/// rule's wake nothing else would wake it, and every handler would run on one thread).
+/// worker for `HOLD`: the parked sibling must be woken to take some of them (on io_uring,
+/// without the rule's wake nothing else would wake it, and every handler would run on
+/// one thread).
 fn a_lasting_backlog_of_io_woken_tasks_is_shared(rt: &Runtime) {
     let threads = rt.block_on(async move {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -287,6 +288,9 @@ fn threads_a_lasting_backlog_of_io_woken_tasks_is_shared() {
     );
 }
 
+/// On the readiness backend the reactor's wakes are not reaps of the worker's own ring,
+/// so they wake a sibling at once, not through the help rule: this checks that such a
+/// backlog is shared there too (it passes with or without the rule's wake).
 #[test]
 fn threads_plain_a_lasting_backlog_of_io_woken_tasks_is_shared() {
     support::run(
