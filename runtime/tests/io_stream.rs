@@ -1,5 +1,6 @@
 //! Stream reads on the data path, under every mode and both I/O backends: reads of every
-//! size through the owned-buffer API and the `futures_io` traits, interleaved and some
+//! size through the owned-buffer API, the `futures_io` traits and the read into
+//! uninitialised memory (`poll_read_uninit`), interleaved and some
 //! cancelled in flight, over a long transfer. On io_uring this crosses every way a read
 //! can start (bytes stashed by a cancelled read, a direct non-blocking receive after a
 //! full read, a ring read into the caller's buffer or into the stream's reused buffer);
@@ -8,8 +9,9 @@
 #[macro_use]
 mod support;
 
-use std::future::Future;
-use std::pin::pin;
+use std::future::{poll_fn, Future};
+use std::mem::MaybeUninit;
+use std::pin::{pin, Pin};
 
 use futures_lite::AsyncReadExt;
 use runtime::net::{TcpListener, TcpStream};
@@ -32,6 +34,19 @@ fn check(got: &[u8], at: usize) {
 async fn poll_once_and_drop<F: Future>(fut: F) -> Option<F::Output> {
     let mut fut = pin!(fut);
     futures_lite::future::poll_once(fut.as_mut()).await
+}
+
+/// A read of up to `size` bytes into uninitialised memory
+/// (`TcpStream::poll_read_uninit`, hyper's way in); the bytes it initialised.
+async fn read_uninit(s: &mut TcpStream, size: usize) -> std::io::Result<Vec<u8>> {
+    let mut dst = vec![MaybeUninit::<u8>::uninit(); size];
+    let n = poll_fn(|cx| Pin::new(&mut *s).poll_read_uninit(cx, &mut dst)).await?;
+    assert!(n <= size, "read {n} bytes into {size}");
+    // SAFETY: the read initialised the first `n` bytes.
+    Ok(dst[..n]
+        .iter()
+        .map(|b| unsafe { b.assume_init() })
+        .collect())
 }
 
 const TOTAL: usize = 3 << 20;
@@ -72,9 +87,9 @@ rt_test_io! {
             loop {
                 let size = sizes[turn % sizes.len()];
                 // A cancelled futures-io read leaves its ring read in the stream's poll
-                // state: the next read is a futures-io one, which collects it (an owned
-                // read would wait for it).
-                let kind = [0, 2, 1, 3, 1][turn % 5];
+                // state: the next read is a futures-io one (either form), which collects
+                // it (an owned read would wait for it).
+                let kind = [0, 2, 1, 3, 1, 4, 5, 4][turn % 8];
                 let n = match kind {
                     // Owned buffer.
                     0 => {
@@ -103,6 +118,21 @@ rt_test_io! {
                             None => 0,
                         }
                     }
+                    // A read into uninitialised memory.
+                    4 => {
+                        let got = read_uninit(&mut s, size).await.unwrap();
+                        check(&got, at);
+                        got.len()
+                    }
+                    // A read into uninitialised memory cancelled after one poll.
+                    5 => match poll_once_and_drop(read_uninit(&mut s, size)).await {
+                        Some(got) => {
+                            let got = got.unwrap();
+                            check(&got, at);
+                            got.len()
+                        }
+                        None => 0,
+                    },
                     // A futures-io read cancelled after one poll.
                     _ => {
                         let mut dst = vec![0u8; size];
@@ -119,7 +149,7 @@ rt_test_io! {
                 };
                 at += n;
                 turn += 1;
-                if n == 0 && kind < 2 {
+                if n == 0 && matches!(kind, 0 | 1 | 4) {
                     break;
                 }
             }

@@ -19,7 +19,7 @@ use super::BULK_BUF;
 
 #[path = "../../../runtime/examples/support/hyper_io.rs"]
 mod adapter;
-pub use adapter::FuturesIo;
+pub use adapter::{FuturesIo, ReadUninit};
 
 /// The body of every `http` response (TechEmpower's plaintext).
 pub const HELLO: &[u8] = b"Hello, World!";

@@ -18,7 +18,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use runtime::{Settable, Setter};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::exec::hyper_io::{echo_traits, serve_hello, FuturesIo};
+use crate::exec::hyper_io::{echo_traits, serve_hello, FuturesIo, ReadUninit};
 use crate::exec::{accept_until, BulkApi, Exec, Io, IoKind, Runner, ECHO_BUF};
 
 /// An async-executor with its driving threads.
@@ -224,3 +224,7 @@ impl Runner for Smol {
         }
     }
 }
+
+/// async-io's streams read only into initialised memory: hyper's adapter zero-fills first
+/// (the trait's default), as it would for any `futures_io` stream.
+impl ReadUninit for Async<TcpStream> {}

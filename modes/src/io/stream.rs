@@ -9,6 +9,7 @@
 
 use std::future::poll_fn;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -76,6 +77,8 @@ trait Dest {
     fn copy_in(&mut self, at: usize, src: &[u8]) -> usize;
     /// One non-blocking receive from the socket `fd` into it.
     fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize>;
+    /// One `read` from `fd` into it (the readiness backend, files).
+    fn read(&mut self, fd: &FdInner) -> std::io::Result<usize>;
 }
 
 /// An owned buffer as a read's destination (from its start, up to its capacity).
@@ -94,6 +97,9 @@ impl<B: IoBufMut> Dest for Owned<'_, B> {
             Ok(init)
         })
     }
+    fn read(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        buf::read_into(self.0, |dst| Ok(rustix::io::read(&fd.fd, dst)?.0))
+    }
 }
 
 impl Dest for &mut [u8] {
@@ -110,6 +116,34 @@ impl Dest for &mut [u8] {
     fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
         let (n, _) = rustix::net::recv(&fd.fd, &mut **self, RecvFlags::DONTWAIT)?;
         Ok(n)
+    }
+    fn read(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        rustix::io::read(&fd.fd, &mut **self).map_err(io_err)
+    }
+}
+
+/// Memory that need not be initialised (hyper's `ReadBufCursor`, tokio's `ReadBuf`):
+/// only ever written, with bytes, from its start.
+impl Dest for &mut [MaybeUninit<u8>] {
+    fn room(&self) -> usize {
+        self.len()
+    }
+    fn copy_in(&mut self, at: usize, src: &[u8]) -> usize {
+        let at = at.min(self.len());
+        let room = &mut self[at..];
+        let n = src.len().min(room.len());
+        for (d, &b) in room[..n].iter_mut().zip(&src[..n]) {
+            d.write(b);
+        }
+        n
+    }
+    fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        let ((init, _), _) = rustix::net::recv(&fd.fd, &mut **self, RecvFlags::DONTWAIT)?;
+        Ok(init.len())
+    }
+    fn read(&mut self, fd: &FdInner) -> std::io::Result<usize> {
+        let (init, _) = rustix::io::read(&fd.fd, &mut **self)?;
+        Ok(init.len())
     }
 }
 
@@ -329,8 +363,49 @@ impl IoFd {
         dst: &mut [u8],
         state: &mut PollState,
     ) -> Poll<std::io::Result<usize>> {
+        self.poll_read_dest(cx, dst, state)
+    }
+
+    /// [`poll_read`](IoFd::poll_read) into memory that need not be initialised (what
+    /// hyper's `ReadBufCursor` and tokio's `ReadBuf` hand out): `Ready(Ok(n))` means
+    /// the first `n` bytes of `dst` are now initialised with what was read; nothing
+    /// else in `dst` is written. It saves the caller zero-filling memory that the read
+    /// overwrites anyway.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::mem::MaybeUninit;
+    /// let (sched, _) = modes::Scheduler::single(&modes::Config::default());
+    /// sched.block_on(async {
+    ///     let (a, b) = modes::io::IoFd::socket_pair().unwrap();
+    ///     let _ = a.write(b"hey".to_vec()).await;
+    ///     let mut state = modes::io::PollState::default();
+    ///     let mut dst = [MaybeUninit::<u8>::uninit(); 8];
+    ///     let n = poll_fn(|cx| b.poll_read_uninit(cx, &mut dst, &mut state)).await.unwrap();
+    ///     // SAFETY: the read initialised the first `n` bytes.
+    ///     let read: Vec<u8> = dst[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+    ///     assert_eq!(read, b"hey");
+    /// });
+    /// ```
+    #[doc(alias = "ReadBuf")]
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [MaybeUninit<u8>],
+        state: &mut PollState,
+    ) -> Poll<std::io::Result<usize>> {
+        self.poll_read_dest(cx, dst, state)
+    }
+
+    /// The poll read behind both forms: `dst` is only written, from its start.
+    fn poll_read_dest<D: Dest>(
+        &self,
+        cx: &mut Context<'_>,
+        mut dst: D,
+        state: &mut PollState,
+    ) -> Poll<std::io::Result<usize>> {
         super::check_runtime()?;
-        if dst.is_empty() {
+        if dst.room() == 0 {
             return Poll::Ready(Ok(0));
         }
         match &self.0.kind {
@@ -340,8 +415,7 @@ impl IoFd {
                     state.read = None;
                     let n = *res.as_ref().unwrap_or(&0);
                     let n = n.min(buf.len());
-                    let k = n.min(dst.len());
-                    dst[..k].copy_from_slice(&buf[..k]);
+                    let k = dst.copy_in(0, &buf[..n]);
                     // One lock: what did not fit goes in front of the stash, and only
                     // then does the read stop counting, so no other read slips between.
                     let waiters = {
@@ -366,8 +440,8 @@ impl IoFd {
                     res?;
                     return Poll::Ready(Ok(k));
                 }
-                let len = dst.len();
-                let start = std::task::ready!(take_stash_or_start(&self.0, cx, &mut &mut *dst));
+                let len = dst.room();
+                let start = std::task::ready!(take_stash_or_start(&self.0, cx, &mut dst));
                 match start {
                     Start::Stashed(n) => return Poll::Ready(Ok(n)),
                     Start::Direct(res) => return Poll::Ready(res),
@@ -389,11 +463,9 @@ impl IoFd {
                     }
                 }
             },
-            Kind::Ready(src) => src.poll_io(Direction::Read, cx, || {
-                rustix::io::read(&self.0.fd, &mut *dst).map_err(io_err)
-            }),
+            Kind::Ready(src) => src.poll_io(Direction::Read, cx, || dst.read(&self.0)),
             // A file is always "ready".
-            Kind::Blocking => Poll::Ready(rustix::io::read(&self.0.fd, dst).map_err(io_err)),
+            Kind::Blocking => Poll::Ready(dst.read(&self.0)),
         }
     }
 

@@ -330,6 +330,44 @@ impl TcpStream {
     }
 }
 
+impl TcpStream {
+    /// `AsyncRead::poll_read` into memory that need not be initialised, for adapters to
+    /// I/O traits that hand out such memory (hyper's `rt::Read` and its
+    /// `ReadBufCursor`, tokio's `ReadBuf`): `Ready(Ok(n))` means the first `n` bytes
+    /// of `buf` now hold what was read, and nothing else in `buf` was written. The
+    /// adapter then need not zero-fill the memory first, which `futures_io::AsyncRead`
+    /// (a `&mut [u8]`) would make it do on every read. Cancel-safe as `poll_read` is.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::mem::MaybeUninit;
+    /// use std::pin::Pin;
+    /// use runtime::net::{TcpListener, TcpStream};
+    /// let rt = runtime::Runtime::builder().build().unwrap();
+    /// rt.block_on(async {
+    ///     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    ///     let (mut s, _) = l.accept().await.unwrap();
+    ///     let (res, _) = c.write_all(b"ping".to_vec()).await;
+    ///     res.unwrap();
+    ///     let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+    ///     let n = poll_fn(|cx| Pin::new(&mut s).poll_read_uninit(cx, &mut buf)).await.unwrap();
+    ///     // SAFETY: the read initialised the first `n` bytes.
+    ///     let got: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+    ///     assert_eq!(got, b"ping");
+    /// });
+    /// ```
+    #[doc(alias = "ReadBuf")]
+    pub fn poll_read_uninit(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        this.fd.poll_read_uninit(cx, buf, &mut this.poll)
+    }
+}
+
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,
