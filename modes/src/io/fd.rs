@@ -47,7 +47,47 @@ pub(crate) struct Stash {
     /// Stream reads in flight (from submission until their result is collected or
     /// stashed): a new read waits for them, so bytes are handed out in arrival order.
     pub(crate) in_flight: usize,
-    pub(crate) waiters: Vec<Waker>,
+    pub(crate) waiters: Waiters,
+}
+
+/// The tasks waiting on a stream's reads. Nearly always one (the stream's reader), kept
+/// without allocating: a `Vec` taken out to wake its wakers outside the lock left no
+/// capacity behind, so the next wait allocated again (a `malloc` and a `free` per
+/// request in a profile of hyper on this runtime).
+#[derive(Default)]
+pub(crate) struct Waiters {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Adds `w`, unless a waker that wakes the same task is there already.
+    pub(crate) fn add(&mut self, w: &Waker) {
+        match &self.first {
+            None => self.first = Some(w.clone()),
+            Some(f) if f.will_wake(w) => {}
+            Some(_) => {
+                if !self.rest.iter().any(|r| r.will_wake(w)) {
+                    self.rest.push(w.clone());
+                }
+            }
+        }
+    }
+
+    /// Takes every waiter out (to wake them once the lock is released).
+    pub(crate) fn take(&mut self) -> Waiters {
+        std::mem::take(self)
+    }
+
+    /// Wakes every waiter.
+    pub(crate) fn wake(self) {
+        if let Some(f) = self.first {
+            f.wake();
+        }
+        for w in self.rest {
+            w.wake();
+        }
+    }
 }
 
 impl Stash {
@@ -353,5 +393,51 @@ impl std::fmt::Debug for PollState {
             .field("read_in_flight", &self.read.is_some())
             .field("write_in_flight", &self.write.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::Waiters;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn waiters_wake_each_task_once() {
+        let (a, b, c) = (
+            Arc::new(Count(AtomicUsize::new(0))),
+            Arc::new(Count(AtomicUsize::new(0))),
+            Arc::new(Count(AtomicUsize::new(0))),
+        );
+        let (wa, wb, wc) = (
+            Waker::from(a.clone()),
+            Waker::from(b.clone()),
+            Waker::from(c.clone()),
+        );
+        let mut w = Waiters::default();
+        for waker in [&wa, &wb, &wa, &wc, &wb, &wc] {
+            w.add(waker);
+        }
+        let taken = w.take();
+        // Taken out: a wait added now is the next wake's, not this one's.
+        w.add(&wa);
+        taken.wake();
+        let counts = [&a, &b, &c].map(|x| x.0.load(Ordering::Relaxed));
+        assert_eq!(counts, [1, 1, 1]);
+        w.take().wake();
+        assert_eq!(a.0.load(Ordering::Relaxed), 2);
+        // Nothing left.
+        w.take().wake();
+        assert_eq!(a.0.load(Ordering::Relaxed), 2);
     }
 }

@@ -207,9 +207,7 @@ fn take_stash_or_start(
         return Poll::Ready(Start::Stashed(n));
     }
     let wait = |st: &mut Stash| {
-        if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            st.waiters.push(cx.waker().clone());
-        }
+        st.waiters.add(cx.waker());
         Poll::Pending
     };
     if st.in_flight > 0 || st.multi.is_some() {
@@ -428,11 +426,9 @@ impl IoFd {
                             st.data.extend_from_slice(&rest);
                         }
                         st.in_flight -= 1;
-                        std::mem::take(&mut st.waiters)
+                        st.waiters.take()
                     };
-                    for w in waiters {
-                        w.wake();
-                    }
+                    waiters.wake();
                     // The buffer is kept for the next read: no allocation per read.
                     let mut buf = buf;
                     buf.clear();

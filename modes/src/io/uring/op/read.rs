@@ -31,11 +31,9 @@ impl<B> StreamRead<B> {
         let waiters = {
             let mut st = self.fd.stash();
             st.in_flight -= 1;
-            std::mem::take(&mut st.waiters)
+            st.waiters.take()
         };
-        for w in waiters {
-            w.wake();
-        }
+        waiters.wake();
     }
 }
 

@@ -85,11 +85,9 @@ impl MultiRecv {
                     _ => {}
                 }
             }
-            std::mem::take(&mut st.waiters)
+            st.waiters.take()
         };
-        for w in waiters {
-            w.wake();
-        }
+        waiters.wake();
         if let Some(m) = stop {
             self.ring.cancel_multi(m);
         }
