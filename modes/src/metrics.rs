@@ -29,6 +29,7 @@ impl WorkerStats {
             busy: Duration::from_nanos(l(&self.busy_ns)),
             local_queue_depth: l(&self.local_depth) as usize,
             long_polls: l(&self.long_polls),
+            io_homes: 0,
         }
     }
 }
@@ -45,6 +46,7 @@ impl WorkerStats {
 /// assert_eq!(w.index, 0);
 /// assert!(w.polls >= 1 && w.parks >= 1);
 /// assert_eq!(w.steals, 0); // a single loop has nobody to steal from
+/// assert_eq!(w.io_homes, 0); // no stream is waiting on its ring
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkerMetrics {
@@ -64,6 +66,11 @@ pub struct WorkerMetrics {
     pub local_queue_depth: usize,
     /// Polls reported by the long-poll detector.
     pub long_polls: u64,
+    /// Streams whose multishot receive is armed on this worker's io_uring ring, now:
+    /// their completions, and so their tasks, come to this worker (`Threads`' home
+    /// rule, ARCHITECTURE.md). A server whose accept loop runs on one worker has most
+    /// of its connections' homes there. 0 without io_uring.
+    pub io_homes: usize,
 }
 
 /// A snapshot of a runtime's metrics (`Runtime::metrics`).

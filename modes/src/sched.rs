@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::callback::{Callback, CallbackHandle};
 use crate::driver::{self, ParkBackend, TimerEntry};
-use crate::metrics::RuntimeMetrics;
+use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 use crate::single::{self, LoopItem};
 use crate::task::{self, JoinError, JoinHandle, Schedule, TaskRef};
 use crate::threads;
@@ -519,7 +519,10 @@ impl Scheduler {
     pub fn metrics(&self) -> RuntimeMetrics {
         match &self.0 {
             Engine::Single(s) => RuntimeMetrics {
-                workers: vec![s.stats.snapshot(0)],
+                workers: vec![WorkerMetrics {
+                    io_homes: s.driver.ring().map_or(0, |r| r.homes()),
+                    ..s.stats.snapshot(0)
+                }],
                 injector_depth: s.injector_len(),
                 live_tasks: s.registry.len() + s.blocking.registry.len(),
                 blocking_in_flight: s
@@ -534,7 +537,14 @@ impl Scheduler {
                     .stats
                     .iter()
                     .enumerate()
-                    .map(|(i, w)| w.snapshot(i))
+                    .map(|(i, w)| WorkerMetrics {
+                        io_homes: s
+                            .drivers
+                            .get(i)
+                            .and_then(|d| d.ring())
+                            .map_or(0, |r| r.homes()),
+                        ..w.snapshot(i)
+                    })
                     .collect(),
                 injector_depth: s.injector.len(),
                 live_tasks: s.registry.len() + s.blocking.registry.len(),

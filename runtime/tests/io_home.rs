@@ -299,3 +299,96 @@ fn threads_plain_a_lasting_backlog_of_io_woken_tasks_is_shared() {
         a_lasting_backlog_of_io_woken_tasks_is_shared,
     );
 }
+
+/// Connections accepted at once.
+const ACCEPTED: usize = 16;
+
+/// `WorkerMetrics::io_homes` counts the streams whose multishot receive is armed on each
+/// worker's ring: a server accepts connections whose handlers each echo one byte and
+/// then wait to read the end of their stream (a multishot receive, armed after a
+/// message-sized read). While they all wait, the homes add up to the connections; once
+/// the clients close, every receive has ended and the count is back to zero.
+fn io_homes_count_the_armed_receives(rt: &Runtime) {
+    if rt.io_backend() != runtime::IoBackend::IoUring {
+        // The kernel refused io_uring (`backend_is_reported` checks why): no rings.
+        return;
+    }
+    let (waiting, after) = rt.block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let clients = std::thread::spawn(move || {
+            (0..ACCEPTED)
+                .map(|_| {
+                    let mut c = std::net::TcpStream::connect(addr).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    c.write_all(b"x").unwrap();
+                    let mut b = [0u8; 1];
+                    c.read_exact(&mut b).unwrap();
+                    c
+                })
+                .collect::<Vec<_>>()
+        });
+        // The accept loop runs on a worker, as a server's does.
+        let server = runtime::spawn(async move {
+            let mut handlers = Vec::new();
+            for _ in 0..ACCEPTED {
+                let (mut s, _) = l.accept().await.unwrap();
+                handlers.push(runtime::spawn(async move {
+                    let mut b = [0u8; 16];
+                    let n = AsyncReadExt::read(&mut s, &mut b).await.unwrap();
+                    AsyncWriteExt::write_all(&mut s, &b[..n]).await.unwrap();
+                    assert_eq!(AsyncReadExt::read(&mut s, &mut b).await.unwrap(), 0);
+                }));
+            }
+            handlers
+        });
+        let handlers = server.await.unwrap();
+        // Joined off the loop (a `Single` loop runs on this thread).
+        let conns = runtime::spawn_blocking(move || clients.join().unwrap())
+            .await
+            .unwrap();
+        let homes = || -> Vec<usize> { rt.metrics().workers.iter().map(|w| w.io_homes).collect() };
+        let until = Instant::now() + Duration::from_secs(30);
+        while homes().iter().sum::<usize>() < ACCEPTED && Instant::now() < until {
+            runtime::sleep(Duration::from_millis(1)).await;
+        }
+        let waiting = homes();
+        drop(conns);
+        for h in handlers {
+            h.await.unwrap();
+        }
+        let until = Instant::now() + Duration::from_secs(30);
+        while homes().iter().sum::<usize>() > 0 && Instant::now() < until {
+            runtime::sleep(Duration::from_millis(1)).await;
+        }
+        (waiting, homes())
+    });
+    assert_eq!(
+        waiting.iter().sum::<usize>(),
+        ACCEPTED,
+        "homes per worker: {waiting:?}"
+    );
+    assert_eq!(
+        after.iter().sum::<usize>(),
+        0,
+        "homes per worker after the close: {after:?}"
+    );
+}
+
+#[test]
+fn threads_io_homes_count_the_armed_receives() {
+    support::run(
+        Flavor::THREADS,
+        "io_homes_count_the_armed_receives",
+        io_homes_count_the_armed_receives,
+    );
+}
+
+#[test]
+fn single_io_homes_count_the_armed_receives() {
+    support::run(
+        Flavor::SINGLE_URING,
+        "io_homes_count_the_armed_receives",
+        io_homes_count_the_armed_receives,
+    );
+}

@@ -17,6 +17,7 @@
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,9 +45,13 @@ pub(crate) enum Request {
     CancelMulti(Arc<MultiRecv>),
 }
 
-/// The part of a ring other threads may touch: its request queue.
+/// The part of a ring other threads may touch: its request queue, and how many
+/// streams it is home to.
 pub(crate) struct RingShared {
     remote: Remote<Request>,
+    /// Multishot receives armed on this ring (the streams whose home it is): a live
+    /// `MultiRecv` counts one. For `WorkerMetrics::io_homes`, read relaxed.
+    homes: AtomicUsize,
 }
 
 impl RingShared {
@@ -61,6 +66,20 @@ impl RingShared {
     pub(crate) fn cancel_multi(&self, multi: Arc<MultiRecv>) {
         // A closed ring cancelled its multishots before it went.
         let _ = self.remote.push(Request::CancelMulti(multi));
+    }
+
+    /// The streams whose multishot receive is armed here.
+    pub(crate) fn homes(&self) -> usize {
+        self.homes.load(Ordering::Relaxed)
+    }
+
+    /// A new home here (a `MultiRecv` made for this ring), and its end.
+    pub(crate) fn add_home(&self) {
+        self.homes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn drop_home(&self) {
+        self.homes.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Queues `entry` for the ring's thread to submit. Fails once the ring is gone.
@@ -132,7 +151,10 @@ impl Ring {
         }
         Ok(Ring {
             ring: ManuallyDrop::new(RefCell::new(ring)),
-            shared: Arc::new(RingShared { remote }),
+            shared: Arc::new(RingShared {
+                remote,
+                homes: AtomicUsize::new(0),
+            }),
             event_fd,
             in_flight: Cell::new(0),
             unsubmitted: Cell::new(0),

@@ -105,6 +105,7 @@ pub(crate) fn arm(fd: &Arc<FdInner>, st: &mut Stash) -> bool {
         let Some(bufs) = ring.bufs() else {
             return false;
         };
+        ring.shared.add_home();
         let multi = Arc::new(MultiRecv {
             fd: fd.clone(),
             bufs,
@@ -135,5 +136,12 @@ pub(crate) fn disarm(multi: &Weak<MultiRecv>) {
     if let Some(m) = multi.upgrade() {
         let ring = m.ring.clone();
         ring.cancel_multi(m);
+    }
+}
+
+impl Drop for MultiRecv {
+    /// One home fewer on its ring (counted from `arm`).
+    fn drop(&mut self) {
+        self.ring.drop_home();
     }
 }
