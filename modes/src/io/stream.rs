@@ -102,26 +102,6 @@ impl<B: IoBufMut> Dest for Owned<'_, B> {
     }
 }
 
-impl Dest for &mut [u8] {
-    fn room(&self) -> usize {
-        self.len()
-    }
-    fn copy_in(&mut self, at: usize, src: &[u8]) -> usize {
-        let at = at.min(self.len());
-        let room = &mut self[at..];
-        let n = src.len().min(room.len());
-        room[..n].copy_from_slice(&src[..n]);
-        n
-    }
-    fn recv(&mut self, fd: &FdInner) -> std::io::Result<usize> {
-        let (n, _) = rustix::net::recv(&fd.fd, &mut **self, RecvFlags::DONTWAIT)?;
-        Ok(n)
-    }
-    fn read(&mut self, fd: &FdInner) -> std::io::Result<usize> {
-        rustix::io::read(&fd.fd, &mut **self).map_err(io_err)
-    }
-}
-
 /// Memory that need not be initialised (hyper's `ReadBufCursor`, tokio's `ReadBuf`):
 /// only ever written, with bytes, from its start.
 impl Dest for &mut [MaybeUninit<u8>] {
@@ -361,6 +341,9 @@ impl IoFd {
         dst: &mut [u8],
         state: &mut PollState,
     ) -> Poll<std::io::Result<usize>> {
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the read only ever writes
+        // initialised bytes into `dst` (the `Dest` contract), so it stays initialised.
+        let dst = unsafe { &mut *(dst as *mut [u8] as *mut [MaybeUninit<u8>]) };
         self.poll_read_dest(cx, dst, state)
     }
 
