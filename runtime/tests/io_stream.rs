@@ -254,4 +254,35 @@ rt_test_io! {
             assert!(matches!(n, Ok(0) | Err(_)), "the peer saw {n:?}");
         });
     }
+
+    /// Closing (`futures_io` `poll_close`, what hyper calls at a connection's end) a
+    /// stream whose peer has reset the connection is not an error: there is nothing
+    /// left to shut down. The owned-buffer `shutdown` still says `NotConnected`, as
+    /// std's does.
+    fn closing_a_stream_the_peer_reset_succeeds(rt: &Runtime) {
+        use futures_lite::AsyncWriteExt;
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let c = TcpStream::connect(addr).await.unwrap();
+            let (mut s, _) = l.accept().await.unwrap();
+            // Bytes the client never reads make its close a reset.
+            let (res, _) = s.write_all(vec![7u8; 100]).await;
+            res.unwrap();
+            let (n, _) = c.read(Vec::with_capacity(1)).await;
+            assert_eq!(n.unwrap(), 1);
+            drop(c);
+            // The reset has arrived once a read says so (or says end of stream).
+            let mut buf = [0u8; 16];
+            assert!(
+                matches!(AsyncReadExt::read(&mut s, &mut buf).await, Ok(0) | Err(_)),
+                "the client sent nothing"
+            );
+            assert_eq!(
+                s.shutdown(std::net::Shutdown::Write).unwrap_err().kind(),
+                std::io::ErrorKind::NotConnected
+            );
+            s.close().await.unwrap();
+        });
+    }
 }

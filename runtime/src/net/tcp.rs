@@ -394,7 +394,14 @@ impl futures_io::AsyncWrite for TcpStream {
         Poll::Ready(Ok(()))
     }
 
+    /// Shuts the write side down. A connection the peer has already reset has nothing
+    /// left to shut (`shutdown` says `NotConnected`): that is `Ok` here, as in tokio's
+    /// `poll_shutdown`, so a server closing a connection its client dropped with a reset
+    /// (what `wrk` does with answers still on the way) does not report a failure.
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        })
     }
 }
