@@ -61,6 +61,19 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         workers: u32,
     },
+    /// Serves the `http` workload's hyper server (`200 Hello, World!` to every request,
+    /// keep-alive) on one runner until standard input closes, for a load client outside
+    /// this process such as `wrk` (see `scripts/wrk_check.sh`). Prints `listening on
+    /// ADDR` once bound and `served N requests` at the end.
+    ServeHttp {
+        /// The mode or peer that serves (single, threads, tokio-ct, tokio-mt, monoio,
+        /// monoio-mt, ...).
+        #[arg(long, default_value = "threads")]
+        runner: String,
+        /// The pool's workers (default: one per CPU).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        workers: Option<u64>,
+    },
     /// Internal: a `resources` process waiter: writes one byte to stdout, then sleeps.
     #[command(hide = true)]
     ResourcesSleeper {

@@ -1,14 +1,15 @@
 //! Running one workload on one runner: build the runner on a fresh thread (pinned with
 //! `--pin` when the runner is one loop), run, and give up on it if it hangs.
 
+use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use runtime::Mode;
+use runtime::{Mode, Settable};
 
 use crate::cli::PeerArg;
 use crate::exec::ours::Ours;
-use crate::exec::Runner;
+use crate::exec::{IoKind, Runner};
 use crate::record::Kind;
 use crate::workloads::{self, Outcome, Params, Workload};
 use crate::{peers, pin};
@@ -70,6 +71,21 @@ impl RunnerSpec {
             Ok(PeerArg::All | PeerArg::BareUring | PeerArg::Monoio | PeerArg::MonoioMt)
             | Err(_) => Err(format!(
                 "unknown runner {name:?}: expected a mode or tokio-ct, tokio-mt, async-executor"
+            )),
+            Ok(p) => Ok(RunnerSpec::Peer(p)),
+        }
+    }
+
+    /// The runner called `name` as `--mode` or `--peer` spells it: any mode or peer but
+    /// `all` (`bench serve-http --runner`).
+    pub fn from_cli_name(name: &str) -> Result<RunnerSpec, String> {
+        if let Ok(m) = name.parse::<Mode>() {
+            return Ok(RunnerSpec::Mode(m));
+        }
+        match <PeerArg as clap::ValueEnum>::from_str(name, true) {
+            Ok(PeerArg::All) | Err(_) => Err(format!(
+                "unknown runner {name:?}: expected a mode (single, threads, ...) or a peer \
+                 (tokio-ct, tokio-mt, monoio, monoio-mt, ...)"
             )),
             Ok(p) => Ok(RunnerSpec::Peer(p)),
         }
@@ -179,33 +195,65 @@ pub fn run_one(w: Workload, r: RunnerSpec, p: Params, pin: bool) -> Result<Ran, 
 }
 
 fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ran, RunError> {
+    // tokio's socket driver only where sockets are used (see `peers::tokio`).
+    let tokio_io = w.io_kind().is_some_and(|k| k != IoKind::File);
+    with_runner(r, p, pin, tokio_io, RunWorkload { w, p })
+}
+
+/// What is done with a built runner, whichever type it is: a workload
+/// ([`build_and_run`]) or serving HTTP to an outside client ([`serve_http`]).
+trait OnRunner {
+    /// What it gives back.
+    type Out;
+    /// Does it on `r`.
+    fn on<R: Runner>(self, r: R) -> Self::Out;
+}
+
+/// Runs a workload once: its outcome and the I/O backend that served it.
+struct RunWorkload<'a> {
+    w: Workload,
+    p: &'a Params,
+}
+
+impl OnRunner for RunWorkload<'_> {
+    type Out = Ran;
+    fn on<R: Runner>(self, r: R) -> Ran {
+        let outcome = workloads::run(self.w, &r, self.p);
+        (outcome, self.w.io_kind().map(|k| r.io_backend(k)))
+    }
+}
+
+/// Builds `r` (pinned with `pin`) and does `job` on it.
+fn with_runner<J: OnRunner>(
+    r: RunnerSpec,
+    p: &Params,
+    pin: bool,
+    tokio_io: bool,
+    job: J,
+) -> Result<J::Out, RunError> {
     if pin && r.one_loop() {
         pin::pin_current(0);
     }
     let pin_pool = pin && !r.one_loop();
-    // tokio's socket driver only where sockets are used (see `peers::tokio`).
-    let tokio_io = matches!(w, Workload::Net | Workload::Http | Workload::Bulk);
     match r {
         RunnerSpec::Mode(m) => drive(
-            w,
             Ours::build_with(m, p.workers, pin_pool, p.switch_interval),
-            p,
+            job,
         ),
         RunnerSpec::Peer(PeerArg::TokioCt) => {
-            drive(w, peers::tokio::Tokio::current_thread(tokio_io), p)
+            drive(peers::tokio::Tokio::current_thread(tokio_io), job)
         }
         RunnerSpec::Peer(PeerArg::TokioMt) => drive(
-            w,
             peers::tokio::Tokio::multi_thread(p.workers, pin_pool, tokio_io),
-            p,
+            job,
         ),
         RunnerSpec::Peer(PeerArg::AsyncExecutor) => {
             if pin_pool {
                 pin::pin_current(0);
             }
-            drive(w, peers::smol::Smol::new(p.workers, pin_pool), p)
+            drive(peers::smol::Smol::new(p.workers, pin_pool), job)
         }
-        RunnerSpec::Peer(PeerArg::BareUring) => drive(w, peers::bare::Bare::new(), p),
+        RunnerSpec::Peer(PeerArg::BareUring) => drive(peers::bare::Bare::new(), job),
         RunnerSpec::Peer(PeerArg::Monoio | PeerArg::MonoioMt) => {
             let threads = if r == RunnerSpec::Peer(PeerArg::Monoio) {
                 1
@@ -213,18 +261,46 @@ fn build_and_run(w: Workload, r: RunnerSpec, p: &Params, pin: bool) -> Result<Ra
                 p.workers
             };
             let built = peers::monoio::Monoio::new(threads).map_err(RunError::Unavailable)?;
-            drive(w, Ok::<_, String>(built), p)
+            drive(Ok::<_, String>(built), job)
         }
         RunnerSpec::Peer(PeerArg::All) => Err(RunError::Failed("`all` is not a runner".into())),
     }
 }
 
-fn drive<R: Runner, E: std::fmt::Display>(
-    w: Workload,
+fn drive<R: Runner, E: std::fmt::Display, J: OnRunner>(
     built: Result<R, E>,
-    p: &Params,
-) -> Result<Ran, RunError> {
+    job: J,
+) -> Result<J::Out, RunError> {
     let r = built.map_err(|e| RunError::Failed(format!("cannot build: {e}")))?;
-    let outcome = workloads::run(w, &r, p);
-    Ok((outcome, w.io_kind().map(|k| r.io_backend(k))))
+    Ok(job.on(r))
+}
+
+/// `bench serve-http`: the `http` workload's hyper server on `r` (built as for a run
+/// with `p`), for a load client outside this process such as `wrk`. `listening` gets
+/// the bound address; the server stops accepting once `stop` resolves and returns the
+/// requests it served once its connections have closed.
+pub fn serve_http(
+    r: RunnerSpec,
+    p: &Params,
+    stop: Settable<()>,
+    listening: impl FnOnce(SocketAddr) + Send + 'static,
+) -> Result<u64, RunError> {
+    if !r.runs(Workload::Http) {
+        return Err(RunError::Failed(format!("{} has no http server", r.name())));
+    }
+    let served = with_runner(r, p, false, true, ServeHttp { stop, listening })?;
+    served.map_err(|e| RunError::Failed(e.to_string()))
+}
+
+/// [`serve_http`]'s job.
+struct ServeHttp<L> {
+    stop: Settable<()>,
+    listening: L,
+}
+
+impl<L: FnOnce(SocketAddr) + Send + 'static> OnRunner for ServeHttp<L> {
+    type Out = std::io::Result<u64>;
+    fn on<R: Runner>(self, r: R) -> std::io::Result<u64> {
+        workloads::http::serve(&r, self.stop, self.listening)
+    }
 }

@@ -69,6 +69,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::ServeHttp { runner, workers }) => serve_http(&runner, workers),
         None => run(&cli.run),
     }
 }
@@ -379,6 +380,55 @@ fn resources_child(
         }
         Err(e) => {
             eprintln!("bench resources-child: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `bench serve-http`: see `cli::Command::ServeHttp`.
+fn serve_http(runner: &str, workers: Option<u64>) -> ExitCode {
+    let r = match RunnerSpec::from_cli_name(runner) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let workers = workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let p = Params {
+        quick: false,
+        workers,
+        burn_per_ms: 1,
+        switch_interval: std::time::Duration::from_millis(5),
+        waiters: 0,
+    };
+    let (stop_tx, stop) = runtime::settable();
+    // Standard input's end (EOF, or an error) is the signal to stop.
+    let watcher = std::thread::Builder::new()
+        .name("bench-stdin".into())
+        .spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = stop_tx.set(());
+        });
+    if let Err(e) = watcher {
+        eprintln!("error: cannot start the standard input watcher: {e}");
+        return ExitCode::FAILURE;
+    }
+    let listening = |addr| {
+        use std::io::Write;
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+    };
+    match driver::serve_http(r, &p, stop, listening) {
+        Ok(n) => {
+            println!("served {n} requests");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: serve-http on {runner}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use runtime::net::TcpStream;
+use runtime::Settable;
 
 use crate::exec::hyper_io::HELLO;
 use crate::exec::{Exec, Io, IoKind, Runner};
@@ -129,6 +130,29 @@ pub fn measure<R: Runner>(r: &R, cfg: HttpConfig) -> std::io::Result<HttpReport>
         )));
     }
     Ok(report.1)
+}
+
+/// `bench serve-http` (see `driver::serve_http`): the same server as [`measure`]'s on
+/// `r`, with no client of ours; `listening` gets its address once it is bound. Serves
+/// until `stop` resolves and its connections have closed; returns the requests served.
+pub fn serve<R: Runner>(
+    r: &R,
+    stop: Settable<()>,
+    listening: impl FnOnce(SocketAddr) + Send + 'static,
+) -> std::io::Result<u64> {
+    let ex = r.exec();
+    r.block_on(async move {
+        let (bound_tx, bound) = runtime::settable();
+        let served = ex.spawn(ex.serve_http(bound_tx, stop));
+        match bound.await {
+            Ok(addr) => listening(addr),
+            Err(_) => {
+                served.await?;
+                return Err(Error::other("the server never bound"));
+            }
+        }
+        served.await
+    })
 }
 
 /// The client (see the module docs); returns every answer it got (warm-up included) and

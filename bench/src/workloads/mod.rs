@@ -7,7 +7,7 @@ mod chained;
 mod cpu;
 mod file;
 mod gil_convoy;
-mod http;
+pub mod http;
 mod io;
 mod load;
 mod map;
