@@ -43,6 +43,15 @@ else
     echo "note: python3 not found; the Python peers are left out" >&2
 fi
 
+if command -v wrk >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+    echo "== http loaded by wrk (scripts/wrk_check.py)" >&2
+    if [[ ${#quick[@]} -gt 0 ]]; then wrk_size=(--runs 1 --secs 1); else wrk_size=(--runs 3); fi
+    python3 scripts/wrk_check.py "${wrk_size[@]}" "${workers[@]}" >"$out/wrk.json"
+    inputs+=("$out/wrk.json")
+else
+    echo "note: wrk not found (apt-get install wrk); the wrk check of http is left out" >&2
+fi
+
 reproduce="scripts/results.sh"
 if [[ ${#quick[@]} -gt 0 ]]; then reproduce+=" --quick"; fi
 if [[ ${#workers[@]} -gt 0 ]]; then reproduce+=" ${workers[*]}"; fi

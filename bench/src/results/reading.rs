@@ -291,13 +291,13 @@ pub fn read(workload: &str, ms: &[&Measurement], ratios: &[Ratio]) -> Option<Str
             }
             s + "."
         }
-        "http" | "bulk" => socket_reading(workload, &f, size, ratios)?,
+        "http" | "http_wrk" | "bulk" => socket_reading(workload, &f, size, ratios)?,
         _ => return None,
     };
     Some(text)
 }
 
-/// `http` and `bulk`: throughput and the server's CPU per operation of every runner, and
+/// `http`, `http_wrk` and `bulk`: throughput and the server's CPU per operation of every runner, and
 /// ours ÷ tokio of the same flavour in both.
 fn socket_reading(workload: &str, f: &Figures, size: &str, ratios: &[Ratio]) -> Option<String> {
     let rates = f.all(THROUGHPUT);
@@ -307,6 +307,13 @@ fn socket_reading(workload: &str, f: &Figures, size: &str, ratios: &[Ratio]) -> 
     let (what, unit, cpu_unit) = if workload == "http" {
         (
             "hyper HTTP/1.1 keep-alive, one shared load client",
+            "req/s",
+            " us/req",
+        )
+    } else if workload == "http_wrk" {
+        (
+            "the same hyper servers, each in a process of its own, loaded by wrk \
+             (`scripts/wrk_check.py`: an independent client, the server's CPU from /proc)",
             "req/s",
             " us/req",
         )
