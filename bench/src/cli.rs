@@ -63,7 +63,7 @@ pub enum Command {
     },
     /// Serves the `http` workload's hyper server (`200 Hello, World!` to every request,
     /// keep-alive) on one runner until standard input closes, for a load client outside
-    /// this process such as `wrk` (see `scripts/wrk_check.sh`). Prints `listening on
+    /// this process such as `wrk` (see `scripts/wrk_check.py`). Prints `listening on
     /// ADDR` once bound and `served N requests` at the end.
     ServeHttp {
         /// The mode or peer that serves (single, threads, tokio-ct, tokio-mt, monoio,

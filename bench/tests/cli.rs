@@ -675,3 +675,68 @@ fn http_and_bulk_run_on_ours_tokio_and_monoio_and_the_report_shows_them() {
     let _ = std::fs::remove_file(json);
     let _ = std::fs::remove_file(md);
 }
+
+/// `bench serve-http` serves the `http` workload's hyper server to a client outside the
+/// process (what `scripts/wrk_check.py` loads with wrk) until its standard input closes,
+/// under our modes and the peers alike; a runner it does not know fails with a message.
+#[test]
+fn serve_http_answers_an_outside_client_until_stdin_closes() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    for runner in ["single", "threads", "tokio-mt"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bench"))
+            .args(["serve-http", "--runner", runner, "--workers", "2"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bench binary runs");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{runner}: first line {line:?}"));
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for _ in 0..3 {
+            c.write_all(request).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 512];
+            while !got.ends_with(b"Hello, World!") {
+                let n = c.read(&mut buf).unwrap();
+                assert!(n > 0, "{runner}: closed after {:?}", text(&got));
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(
+                got.starts_with(b"HTTP/1.1 200 OK"),
+                "{runner}: {}",
+                text(&got)
+            );
+        }
+        drop(c);
+        drop(child.stdin.take());
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{runner}: {status}: {stderr}");
+        assert_eq!(rest.trim(), "served 3 requests", "{runner}: {stderr}");
+    }
+    for (runner, expect) in [("nope", "nope"), ("all", "all")] {
+        let out = bench(&["serve-http", "--runner", runner]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{runner} succeeded");
+        assert!(
+            stderr.contains("error") && stderr.contains(expect),
+            "{runner}: {stderr}"
+        );
+    }
+}
