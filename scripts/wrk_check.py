@@ -55,15 +55,23 @@ def wrk(url, conns, secs):
         capture_output=True, text=True, check=True, timeout=secs + 30,
     ).stdout
     done = re.search(r"(\d+) requests in ([\d.]+)(ms|s)", out)
-    if not done:
-        raise RuntimeError(f"wrk printed no request count:\n{out}")
-    if "Non-2xx" in out or "Socket errors" in out:
-        errors = [l.strip() for l in out.splitlines() if "Non-2xx" in l or "Socket errors" in l]
-        print(f"note: wrk on {url}: {'; '.join(errors)}", file=sys.stderr)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    if not (done and p50 and p99) or int(done.group(1)) == 0:
+        raise RuntimeError(f"wrk printed no requests or no latency:\n{out}")
+    # A server that answers errors or drops connections is not measured.
+    errors = [l.strip() for l in out.splitlines() if "Non-2xx" in l or "Socket errors" in l]
+    if errors:
+        raise RuntimeError(f"wrk on {url}: {'; '.join(errors)}")
     secs_taken = float(done.group(2)) / (1e3 if done.group(3) == "ms" else 1.0)
     return int(done.group(1)), latency_us(p50.group(1)), latency_us(p99.group(1)), secs_taken
+
+
+class Unavailable(Exception):
+    """The runner cannot run on this machine (serve-http's exit code 3)."""
+
+
+UNAVAILABLE = 3
 
 
 def one(runner, conns, secs, workers):
@@ -71,22 +79,31 @@ def one(runner, conns, secs, workers):
     cmd = [BENCH, "serve-http", "--runner", runner]
     if workers:
         cmd += ["--workers", str(workers)]
-    server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         line = server.stdout.readline()
         if not line.startswith("listening on "):
-            raise RuntimeError(f"serve-http --runner {runner}: {line!r}")
+            _, err = server.communicate(timeout=30)
+            if server.returncode == UNAVAILABLE:
+                raise Unavailable(err.strip())
+            raise RuntimeError(f"serve-http --runner {runner}: {line!r} {err.strip()}")
         url = f"http://{line.split()[-1]}/plaintext"
         wrk(url, conns, 1)  # warm-up: connections, caches, the allocator
         before = cpu_seconds(server.pid)
         requests, p50, p99, taken = wrk(url, conns, secs)
         cpu = cpu_seconds(server.pid) - before
-    finally:
-        server.stdin.close()
-    rest = server.stdout.read()
-    if server.wait(timeout=30) != 0 or "served" not in rest:
-        raise RuntimeError(f"serve-http --runner {runner} failed: {rest!r}")
-    return requests / taken, p50, p99, cpu * 1e6 / max(requests, 1)
+        # wrk has closed its connections: closing stdin stops the server.
+        rest, err = server.communicate(timeout=30)
+    except BaseException:
+        # Whatever failed (wrk, a timeout, ^C), the server does not outlive us.
+        server.kill()
+        server.wait()
+        raise
+    if server.returncode != 0 or "served" not in rest:
+        raise RuntimeError(f"serve-http --runner {runner} failed: {rest!r} {err.strip()}")
+    return requests / taken, p50, p99, cpu * 1e6 / requests
 
 
 def median_range(xs):
@@ -113,10 +130,17 @@ def main():
     names = [("throughput", "req/s"), ("p50", "us"), ("p99", "us"), ("server_cpu", "us/req")]
     runs = {}  # (runner, size index, metric) -> [per round]
     start = time.time()
+    skipped = []
     for r in range(args.runs):
         for i, c in enumerate(conns):
-            for runner in runners:
-                figures = one(runner, c, args.secs, args.workers)
+            for runner in list(runners):
+                try:
+                    figures = one(runner, c, args.secs, args.workers)
+                except Unavailable as why:
+                    print(f"note: {runner} skipped: {why}", file=sys.stderr)
+                    skipped.append({"mode": runner, "reason": str(why)})
+                    runners.remove(runner)
+                    continue
                 for (metric, _), v in zip(names, figures):
                     runs.setdefault((runner, i, metric), []).append(v)
         print(f"round {r + 1}/{args.runs} done ({time.time() - start:.0f} s)", file=sys.stderr)
@@ -126,7 +150,9 @@ def main():
     for runner in runners:
         for i in range(len(conns)):
             for metric, unit in names:
-                xs = runs[(runner, i, metric)]
+                xs = runs.get((runner, i, metric))
+                if not xs:
+                    continue
                 measurements.append({
                     "mode": runner,
                     "kind": "peer" if runner in PEERS else "mode",
@@ -139,12 +165,15 @@ def main():
                 })
     json.dump({
         "command": "scripts/wrk_check.py " + " ".join(sys.argv[1:]),
+        "skipped": skipped,
         "measurements": measurements,
     }, sys.stdout, indent=1)
     print()
 
     for ours, peer in OURS.items():
         if ours not in runners or peer not in runners:
+            continue
+        if not all((r, 0, "throughput") in runs for r in (ours, peer)):
             continue
         for i, c in enumerate(conns):
             def ratio(m):

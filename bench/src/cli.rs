@@ -7,6 +7,9 @@ use runtime::Mode;
 
 use crate::workloads::Workload;
 
+/// `bench serve-http`'s exit code when its runner cannot run on this machine.
+pub const UNAVAILABLE: u8 = 3;
+
 /// Runs the same workloads in every mode of the runtime and prints one fixed-width row per
 /// workload and mode.
 ///
@@ -64,7 +67,10 @@ pub enum Command {
     /// Serves the `http` workload's hyper server (`200 Hello, World!` to every request,
     /// keep-alive) on one runner until standard input closes, for a load client outside
     /// this process such as `wrk` (see `scripts/wrk_check.py`). Prints `listening on
-    /// ADDR` once bound and `served N requests` at the end.
+    /// ADDR` once bound; once stdin closes it stops accepting, waits for the open
+    /// connections to close (a keep-alive client that stays keeps it waiting) and
+    /// prints `served N requests`. Exits with `UNAVAILABLE` (3) where the runner
+    /// cannot run on this machine (monoio where io_uring is refused).
     ServeHttp {
         /// The mode or peer that serves (single, threads, tokio-ct, tokio-mt, monoio,
         /// monoio-mt, ...).

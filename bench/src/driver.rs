@@ -64,30 +64,32 @@ impl RunnerSpec {
 
     /// The runner called `name` (a mode or a peer), as `resources-child --runner` takes it.
     pub fn from_name(name: &str) -> Result<RunnerSpec, String> {
-        if let Ok(m) = name.parse::<Mode>() {
-            return Ok(RunnerSpec::Mode(m));
-        }
-        match <PeerArg as clap::ValueEnum>::from_str(name, true) {
-            Ok(PeerArg::All | PeerArg::BareUring | PeerArg::Monoio | PeerArg::MonoioMt)
-            | Err(_) => Err(format!(
-                "unknown runner {name:?}: expected a mode or tokio-ct, tokio-mt, async-executor"
-            )),
-            Ok(p) => Ok(RunnerSpec::Peer(p)),
-        }
+        use PeerArg::{All, BareUring, Monoio, MonoioMt};
+        Self::named(
+            name,
+            &[All, BareUring, Monoio, MonoioMt],
+            "a mode or tokio-ct, tokio-mt, async-executor",
+        )
     }
 
     /// The runner called `name` as `--mode` or `--peer` spells it: any mode or peer but
     /// `all` (`bench serve-http --runner`).
     pub fn from_cli_name(name: &str) -> Result<RunnerSpec, String> {
+        Self::named(
+            name,
+            &[PeerArg::All],
+            "a mode (single, threads, ...) or a peer (tokio-ct, tokio-mt, monoio, monoio-mt, ...)",
+        )
+    }
+
+    /// A mode, or a peer not in `refused`, called `name`; the error says `expected`.
+    fn named(name: &str, refused: &[PeerArg], expected: &str) -> Result<RunnerSpec, String> {
         if let Ok(m) = name.parse::<Mode>() {
             return Ok(RunnerSpec::Mode(m));
         }
         match <PeerArg as clap::ValueEnum>::from_str(name, true) {
-            Ok(PeerArg::All) | Err(_) => Err(format!(
-                "unknown runner {name:?}: expected a mode (single, threads, ...) or a peer \
-                 (tokio-ct, tokio-mt, monoio, monoio-mt, ...)"
-            )),
-            Ok(p) => Ok(RunnerSpec::Peer(p)),
+            Ok(p) if !refused.contains(&p) => Ok(RunnerSpec::Peer(p)),
+            _ => Err(format!("unknown runner {name:?}: expected {expected}")),
         }
     }
 

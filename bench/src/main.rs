@@ -427,6 +427,12 @@ fn serve_http(runner: &str, workers: Option<u64>) -> ExitCode {
             println!("served {n} requests");
             ExitCode::SUCCESS
         }
+        // Not a failure of the server: this machine cannot run it (monoio where
+        // io_uring is refused). A distinct code, so a script can skip the runner.
+        Err(driver::RunError::Unavailable(why)) => {
+            eprintln!("unavailable: {runner}: {why}");
+            ExitCode::from(cli::UNAVAILABLE)
+        }
         Err(e) => {
             eprintln!("error: serve-http on {runner}: {e}");
             ExitCode::FAILURE

@@ -691,14 +691,33 @@ fn serve_http_answers_an_outside_client_until_stdin_closes() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the bench binary runs");
+        // A server that never binds, or never stops, would hang the reads below: a
+        // guard kills it after a minute, so they end and the test fails instead.
+        let (done, guard_rx) = std::sync::mpsc::channel::<()>();
+        let pid = child.id().to_string();
+        let guard = std::thread::spawn(move || {
+            if guard_rx.recv_timeout(std::time::Duration::from_secs(60))
+                == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            }
+        });
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{runner}: first line {line:?}"));
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            panic!("{runner}: first line {line:?}, stderr: {stderr}");
+        };
         let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
         let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         for _ in 0..3 {
             c.write_all(request).unwrap();
@@ -727,6 +746,8 @@ fn serve_http_answers_an_outside_client_until_stdin_closes() {
             .unwrap()
             .read_to_string(&mut stderr)
             .unwrap();
+        let _ = done.send(());
+        guard.join().unwrap();
         assert!(status.success(), "{runner}: {status}: {stderr}");
         assert_eq!(rest.trim(), "served 3 requests", "{runner}: {stderr}");
     }
