@@ -146,7 +146,10 @@ def main():
         print(f"round {r + 1}/{args.runs} done ({time.time() - start:.0f} s)", file=sys.stderr)
 
     measurements = []
-    params = f"{' then '.join(map(str, conns))} conns (the _2 metrics), wrk -t1, {args.secs} s"
+    sizes = " then ".join(map(str, conns)) + " conns"
+    if len(conns) > 1:
+        sizes += " (the _2 metrics)" if len(conns) == 2 else " (the _2, _3, ... metrics)"
+    params = f"{sizes}, wrk -t1, {args.secs} s"
     for runner in runners:
         for i in range(len(conns)):
             for metric, unit in names:
