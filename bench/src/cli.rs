@@ -76,9 +76,9 @@ pub enum Command {
         /// monoio-mt, ...).
         #[arg(long, default_value = "threads")]
         runner: String,
-        /// The pool's workers (default: one per CPU).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-        workers: Option<u64>,
+        /// The pool's workers (default: one per CPU), as `--workers` of a run.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=runtime::MAX_WORKERS as i64))]
+        workers: Option<u32>,
     },
     /// Internal: a `resources` process waiter: writes one byte to stdout, then sleeps.
     #[command(hide = true)]

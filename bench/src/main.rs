@@ -98,10 +98,7 @@ fn run(args: &RunArgs) -> ExitCode {
     }
     exec::ours::set_switch_interval(std::time::Duration::from_micros(args.switch_interval_us));
     exec::ours::set_readiness(args.io == cli::IoArg::Readiness);
-    let workers = args.workers.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |n| n as usize,
-    );
+    let workers = workers_or_cpus(args.workers);
 
     // Which modes build; an explicitly requested mode that does not is an error.
     let explicit = args.mode != cli::ModeArg::All;
@@ -349,13 +346,7 @@ fn resources_child(
         What::Threads => resources::threads_in_process(n),
         What::Processes => resources::processes_in_process(n),
         What::Tasks => RunnerSpec::from_name(runner).and_then(|r| {
-            let p = Params {
-                quick: false,
-                workers,
-                burn_per_ms: 1,
-                switch_interval: std::time::Duration::from_millis(5),
-                waiters: n,
-            };
+            let p = Params::single_run(workers, n);
             let (outcome, _) =
                 driver::run_one(Workload::Resources, r, p, false).map_err(|e| e.to_string())?;
             let get = |name: &str| {
@@ -385,8 +376,16 @@ fn resources_child(
     }
 }
 
+/// `--workers`, or one per CPU.
+fn workers_or_cpus(workers: Option<u32>) -> usize {
+    workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    )
+}
+
 /// `bench serve-http`: see `cli::Command::ServeHttp`.
-fn serve_http(runner: &str, workers: Option<u64>) -> ExitCode {
+fn serve_http(runner: &str, workers: Option<u32>) -> ExitCode {
     let r = match RunnerSpec::from_cli_name(runner) {
         Ok(r) => r,
         Err(e) => {
@@ -394,17 +393,7 @@ fn serve_http(runner: &str, workers: Option<u64>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let workers = workers.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |n| n as usize,
-    );
-    let p = Params {
-        quick: false,
-        workers,
-        burn_per_ms: 1,
-        switch_interval: std::time::Duration::from_millis(5),
-        waiters: 0,
-    };
+    let p = Params::single_run(workers_or_cpus(workers), 0);
     let (stop_tx, stop) = runtime::settable();
     // Standard input's end (EOF, or an error) is the signal to stop.
     let watcher = std::thread::Builder::new()

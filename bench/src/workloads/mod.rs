@@ -148,6 +148,19 @@ pub struct Params {
 }
 
 impl Params {
+    /// The settings of a command that runs one workload on its own (`resources-child`,
+    /// `serve-http`): full sizes, no calibrated burn, `gil`'s default 5 ms interval,
+    /// `waiters` sleeping tasks for `resources`.
+    pub fn single_run(workers: usize, waiters: usize) -> Params {
+        Params {
+            quick: false,
+            workers,
+            burn_per_ms: 1,
+            switch_interval: std::time::Duration::from_millis(5),
+            waiters,
+        }
+    }
+
     /// Repetitions of a workload whose figure is a median: 5, or 3 when quick.
     pub fn reps(&self) -> usize {
         if self.quick {
